@@ -1,0 +1,121 @@
+/* fm.c — luaopen_fm: builds the fm table from every binding file, and makes
+ * the pure-Lua helpers in scripts/ reachable (package.path) and loadable as
+ * fields: fm.nn, fm.optim, ... are required from scripts/fm/<name>.lua on
+ * first use. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lfm.h"
+#include "modules.h"
+
+FML_MODULES(FML_DECLARE_OPEN)
+
+void fmL_setfuncs(lua_State *L, const luaL_Reg *funcs)
+{
+    luaL_setfuncs(L, funcs, 0);
+}
+
+void fmL_submodule(lua_State *L, const char *name, const luaL_Reg *funcs)
+{
+    if (lua_getfield(L, -1, name) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, name);
+    }
+    luaL_setfuncs(L, funcs, 0);
+    lua_pop(L, 1);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The scripts directory: the source tree's when this binary lives in the build
+ * tree, the installed one otherwise (falling back to whichever exists). */
+static const char *scripts_dir(void)
+{
+    Dl_info info;
+    int in_build = 0;
+    if (dladdr((void *)scripts_dir, &info) && info.dli_fname)
+        in_build = strncmp(info.dli_fname, FM_BINARY_DIR,
+                           strlen(FM_BINARY_DIR)) == 0;
+    if (in_build && is_dir(FM_SCRIPTS_BUILD_DIR))
+        return FM_SCRIPTS_BUILD_DIR;
+    if (is_dir(FM_SCRIPTS_INSTALL_DIR))
+        return FM_SCRIPTS_INSTALL_DIR;
+    return FM_SCRIPTS_BUILD_DIR;
+}
+
+/* package.path = <scripts>/?.lua;<scripts>/?/init.lua;<old path> (once). */
+static void add_scripts_path(lua_State *L)
+{
+    const char *dir = scripts_dir();
+    lua_getglobal(L, "package");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, -1, "path");
+    const char *old = lua_tostring(L, -1);
+    lua_pushfstring(L, "%s/?.lua;", dir);
+    if (!old || !strstr(old, lua_tostring(L, -1))) {
+        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, old ? old : "");
+        lua_setfield(L, -4, "path");
+    }
+    lua_pop(L, 3);
+    lua_pushstring(L, dir);
+    lua_setfield(L, LUA_REGISTRYINDEX, "fm.scripts_dir");
+}
+
+/* __index of fm: fm.<name> -> require("fm.<name>"), cached in fm. */
+static int fm_lazy_index(lua_State *L)
+{
+    const char *key = lua_tostring(L, 2);
+    if (!key)
+        return 0;
+    lua_getglobal(L, "require");
+    lua_pushfstring(L, "fm.%s", key);
+    /* only names that exist as scripts/fm/<key>.lua: anything else is nil */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_pushvalue(L, -3);
+    lua_getfield(L, -3, "path");
+    lua_call(L, 2, 1);
+    int found = !lua_isnil(L, -1);
+    lua_pop(L, 2);
+    if (!found) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+#define FML_CALL_OPEN(name) fmL_open_##name(L);
+
+int luaopen_fm(lua_State *L)
+{
+    add_scripts_path(L);
+    lua_newtable(L);
+    lua_pushliteral(L, FM_VERSION);
+    lua_setfield(L, -2, "version");
+    FML_MODULES(FML_CALL_OPEN)
+    lua_newtable(L);
+    lua_pushcfunction(L, fm_lazy_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    /* so that scripts/fm modules can require "fm" while it is being opened */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "fm");
+    lua_pop(L, 1);
+    return 1;
+}
