@@ -466,7 +466,7 @@ fm_status fm_sum_to(const fm_tensor *a, fm_tensor *out)
         return fm_error(FM_ESHAPE, "sum_to: shape %s does not broadcast to %s",
                         fm_shape_str(out, s1, sizeof s1), fm_shape_str(a, s2, sizeof s2));
     int64_t nout = fm_tensor_numel(out);
-    if (nout == fm_tensor_numel(a)) {
+    if (nout == fm_tensor_numel(a) && nout > 0) {
         /* nothing to sum: a's trailing dims have out's sizes */
         fm_tensor v = *a;
         v.ndim = out->ndim;
