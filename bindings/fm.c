@@ -117,5 +117,8 @@ int luaopen_fm(lua_State *L)
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "fm");
     lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "fm.prelude");
+    lua_call(L, 1, 0);
     return 1;
 }
