@@ -35,7 +35,7 @@ static void on_prompt_sigint(int sig)
 }
 
 /* readline's input function: a Ctrl-C at the prompt (read fails with EINTR)
- * empties the line and accepts it, so readline returns; the caller sees
+ * accepts the line so that readline returns; the caller sees
  * prompt_interrupted and drops the statement. */
 static int repl_getc(FILE *in)
 {
@@ -43,8 +43,7 @@ static int repl_getc(FILE *in)
         if (prompt_interrupted) {
             rl_point = rl_end;
             rl_redisplay();
-            fputs("^C", rl_outstream);
-            rl_replace_line("", 0);
+            fputs("^C", rl_outstream); /* the line stays visible, as in bash */
             return '\n';
         }
         unsigned char c;
