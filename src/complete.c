@@ -160,6 +160,7 @@ static int collect(lua_State *L)
         lua_pushglobaltable(L);
         add_keys(L, 2, -1, text, 0, 0);
         add_meta_keys(L, 2, lua_gettop(L), text, 0);
+        lua_settop(L, 2);
         return 1;
     }
     push_path(L, text, (size_t)(sep - text)); /* 3 */
@@ -193,8 +194,8 @@ static char *generator(const char *text, int state)
         lua_pop(L, 1);
         return NULL;
     }
-    const char *name = lua_tostring(L, -2);
-    rl_completion_append_character = *lua_tostring(L, -1);
+    const char *name = lua_tostring(L, -2), *kind = lua_tostring(L, -1);
+    rl_completion_append_character = kind ? *kind : '\0';
     lua_pop(L, 1);
     char *out = malloc(keep + strlen(name) + 1);
     if (out) {
