@@ -36,6 +36,15 @@ check "os.exit from stdin" "4 a" "$rc $out"
 out=$("$FMLUA" -e 'error("x")' -e 'print("not reached")' 2>/dev/null); rc=$?
 check "first failing -e stops" "1 " "$rc $out"
 
+# SIGINT stops a running script with "interrupted!" and a traceback
+"$FMLUA" -e 'while true do end' 2>"$TMP/int.err" &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait $pid; rc=$?
+check "SIGINT exits 1" 1 $rc
+contains "SIGINT message" "interrupted!" "$(cat "$TMP/int.err")"
+
 # -m: a module on LUA_PATH with a main(arg)
 mkdir -p "$TMP/mods/pkg"
 cat > "$TMP/mods/pkg/tool.lua" <<'LUA'

@@ -68,6 +68,11 @@ expect "completion of fm." "^$("$FMLUA" -e 'io.write(require("fm").version)')-ve
 line 's = "abc"'
 type_ 's:upp'; key Tab; type_ ') .. "-meth"'; key Enter
 expect "completion of methods after :" "^ABC-meth$"
+line 'obj = setmetatable({}, {__index = {frobnicate = function() return "frob-ok" end}})'
+type_ 'obj:frob'; key Tab; type_ ')'; key Enter
+expect "completion of methods from __index" "^frob-ok$"
+type_ 'io.stdout:wri'; key Tab; type_ '"userdata-ok\n")'; key Enter # Tab adds "("
+expect "completion of userdata methods" "^userdata-ok$"
 type_ 'collectg'; key Tab; type_ '"count") > 0 and "glob-ok"'; key Enter
 expect "completion of globals" "^glob-ok$"
 
