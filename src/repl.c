@@ -96,6 +96,7 @@ static const char *get_prompt(lua_State *L, int firstline)
 static int pushline(lua_State *L, int firstline)
 {
     const char *prompt = get_prompt(L, firstline);
+    prompt_interrupted = 0; /* a Ctrl-C between lines cancels nothing */
     char *b = readline(prompt);
     lua_pop(L, 1);
     if (prompt_interrupted) {

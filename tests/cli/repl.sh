@@ -107,4 +107,25 @@ expect "-i keeps the state of -e" "^42$"
 key C-d
 expect "-i: Ctrl-D exits with status 0" "^EXIT=0$"
 
+# completion of fm's lazily loaded scripts/fm modules, in an installed tree
+# (a temp prefix, so a probe module can be added without touching scripts/)
+BUILD=${FM_BUILD_DIR:-$(dirname "$FMLUA")}
+if [ -x "$BUILD/fmlua" ] && cmake --install "$BUILD" --prefix "$TMP/prefix" >/dev/null 2>&1; then
+    mkdir -p "$TMP/prefix/share/fmlua/scripts/fm"
+    echo 'return {nested = {leaf_value = 9}}' > "$TMP/prefix/share/fmlua/scripts/fm/probe_repl.lua"
+    tmux_ kill-server 2>/dev/null
+    SOCK="$SOCK-inst"
+    tmux_ new-session -d -x 200 -y 50 \
+        "FMLUA_HISTORY='$HIST' '$TMP/prefix/bin/fmlua'; echo \"EXIT=\$?\"; sleep 60"
+    expect "installed REPL starts" "^fmlua [0-9.]+ with Lua 5\.4"
+    type_ 'fm.probe_r'; key Tab      # a file in scripts/fm, not yet loaded
+    type_ 'nested.leaf_v'; key Tab   # Tab after a table added the "."
+    type_ ' + 100'; key Enter
+    expect "completion walks fm's lazy modules" "^109$"
+    key C-d
+    expect "installed REPL exits" "^EXIT=0$"
+else
+    echo "skip lazy-module completion: cannot install $BUILD (no scripts/ yet?)"
+fi
+
 finish
