@@ -12,6 +12,8 @@
 #define LABEL_FONT 12.5
 #define TITLE_FONT 14.0
 static const double INK[3] = {0.15, 0.15, 0.15};
+/* log axes spanning at least this many decades get 10^k labels */
+#define LOG_POWER_RANGE 2.0
 
 /* ---- colours ------------------------------------------------------------ */
 
@@ -284,10 +286,40 @@ void fm_axes_clip(cairo_t *cr, const fm_axes *ax)
 
 /* Ticks of one axis in axis units (log10 on log axes): integer exponents for
  * log axes spanning a decade or more, nice ticks otherwise. */
+/* Ticks at m x 10^e (m in mult) inside [lo, hi] (log10 units). */
+static int log_mult_ticks(double lo, double hi, const int *mult, int nm,
+                          double *ticks)
+{
+    int n = 0;
+    for (double e = floor(lo); e <= hi && n < 32; e++)
+        for (int k = 0; k < nm && n < 32; k++) {
+            double v = e + log10(mult[k]);
+            if (v >= lo - 1e-9 && v <= hi + 1e-9)
+                ticks[n++] = v;
+        }
+    return n;
+}
+
 static int axis_ticks(double lo, double hi, bool log, int target,
                       double *ticks, double *step)
 {
-    if (log && hi - lo >= 1) {
+    if (log && hi - lo < LOG_POWER_RANGE) {
+        /* under two decades: label 1-2-5 (or every) multiple, as values */
+        static const int m125[3] = {1, 2, 5}, m19[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        int n = log_mult_ticks(lo, hi, m125, 3, ticks);
+        if (n < 3)
+            n = log_mult_ticks(lo, hi, m19, 9, ticks);
+        *step = 1;
+        if (n >= 2)
+            return n;
+        /* a narrow range: nice ticks on the values, mapped to log10 */
+        double lin[32];
+        n = fm_nice_ticks(pow(10, lo), pow(10, hi), target, lin, 32, step);
+        for (int i = 0; i < n; i++)
+            ticks[i] = log10(lin[i]);
+        return n;
+    }
+    if (log) {
         double s = ceil((hi - lo) / 8);
         int n = 0;
         for (double e = ceil(lo / s) * s; e <= hi + 1e-9 && n < 32; e += s)
@@ -356,7 +388,7 @@ void fm_axes_draw(cairo_t *cr, const fm_axes *ax, const char *title,
     int xt = ax->pw > 300 ? 7 : ax->pw > 120 ? 4 : 3;
     int yt = ax->ph > 300 ? 7 : ax->ph > 150 ? 5 : 3;
     int n = axis_ticks(ax->x0, ax->x1, ax->xlog, xt, ticks, &step);
-    bool xint = ax->xlog && ax->x1 - ax->x0 >= 1;
+    bool xint = ax->xlog && ax->x1 - ax->x0 >= LOG_POWER_RANGE;
     for (int i = 0; i < n; i++) {
         double X = ax->px + (ticks[i] - ax->x0) / (ax->x1 - ax->x0) * ax->pw;
         cairo_move_to(cr, X, ax->py + ax->ph);
@@ -368,7 +400,7 @@ void fm_axes_draw(cairo_t *cr, const fm_axes *ax, const char *title,
     if (ax->xlog && xint)
         minor_log_ticks(cr, ax, false);
     n = axis_ticks(ax->y0, ax->y1, ax->ylog, yt, ticks, &step);
-    bool yint = ax->ylog && ax->y1 - ax->y0 >= 1;
+    bool yint = ax->ylog && ax->y1 - ax->y0 >= LOG_POWER_RANGE;
     for (int i = 0; i < n; i++) {
         double Y = ax->py + ax->ph - (ticks[i] - ax->y0) / (ax->y1 - ax->y0) * ax->ph;
         cairo_move_to(cr, ax->px, Y);
@@ -456,7 +488,7 @@ void fm_colorbar(cairo_t *cr, double x, double y, double w, double h,
         hi = lo + 1;
     double ticks[32], step;
     int n = axis_ticks(lo, hi, log, 5, ticks, &step);
-    bool integer_exp = log && hi - lo >= 1;
+    bool integer_exp = log && hi - lo >= LOG_POWER_RANGE;
     for (int i = 0; i < n; i++) {
         double Y = y + h - (ticks[i] - lo) / (hi - lo) * h;
         cairo_move_to(cr, x + w, Y);
