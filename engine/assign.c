@@ -85,16 +85,23 @@ static void augment(lsa *s, int64_t cur, int64_t sink, double mv, int64_t ns)
 }
 
 /* Square problems: start from v[j] = min_i c[i][j] (column reduction, a
- * feasible dual since every column is matched in the end); shortens the
- * searches on dense random costs. Not valid when n < m: there v must stay
- * <= 0 on unmatched columns. */
+ * feasible dual since every column is matched in the end) and match each
+ * column to its minimising row when that row is still free (a tight edge,
+ * u = 0), as in Jonker–Volgenant's initialisation; only the rows left free
+ * need a search. Not valid when n < m: there v must stay <= 0 on unmatched
+ * columns. rows_seen is used as scratch for the argmin rows. */
 static void column_reduction(lsa *s)
 {
-    for (int64_t j = 0; j < s->m; j++) s->v[j] = INFINITY;
+    int64_t *arg = s->rows_seen;
+    for (int64_t j = 0; j < s->m; j++) { s->v[j] = INFINITY; arg[j] = 0; }
     for (int64_t i = 0; i < s->n; i++) {
         const double *ci = s->c + i * s->m;
         for (int64_t j = 0; j < s->m; j++)
-            if (ci[j] < s->v[j]) s->v[j] = ci[j];
+            if (ci[j] < s->v[j]) { s->v[j] = ci[j]; arg[j] = i; }
+    }
+    for (int64_t j = s->m - 1; j >= 0; j--) {
+        int64_t i = arg[j];
+        if (s->col4row[i] < 0) { s->col4row[i] = j; s->row4col[j] = i; }
     }
 }
 
@@ -142,6 +149,7 @@ fm_status fm_assign_solve(const double *cost, int64_t n, int64_t m,
             st = fm_error(FM_EINTERRUPT, "assign: interrupted");
             goto done;
         }
+        if (s.col4row[cur] >= 0) continue; /* matched by column_reduction */
         double mv;
         int64_t ns;
         int64_t sink = augmenting_path(&s, cur, &mv, &ns);
