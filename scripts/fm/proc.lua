@@ -48,7 +48,7 @@ end
 
 -- kill_group(pid, sig): send sig (e.g. "TERM", "KILL") to process group pid.
 function M.kill_group(pid, sig)
-  os.execute(string.format("kill -%s -- -%d 2>/dev/null", sig or "TERM", pid))
+  os.execute(string.format("kill -%s -%d 2>/dev/null", sig or "TERM", pid))  -- no "--": dash rejects it
 end
 
 -- alive(pids): set {pid = true} of those pids that still exist.

@@ -77,7 +77,10 @@ local function serialize(v, indent)
   if t == "number" then
     if v ~= v then return "0/0" end
     if v == math.huge then return "math.huge" elseif v == -math.huge then return "-math.huge" end
-    return math.type(v) == "integer" and string.format("%d", v) or string.format("%.17g", v)
+    if math.type(v) == "integer" then return string.format("%d", v) end
+    local s = string.format("%.15g", v)
+    if tonumber(s) ~= v then s = string.format("%.17g", v) end
+    return s:find("[%.eEn]") and s or s .. ".0"
   end
   if t == "boolean" then return tostring(v) end
   if t ~= "table" then return "nil" end
