@@ -93,15 +93,23 @@ local function context(sw, opts)
            slurm = sw.slurm or {} }
 end
 
-local function print_failures(runs, records)
+-- print_failures: the log tails of the first few failed runs, names of the rest.
+local function print_failures(runs, records, max)
+  local shown, rest = 0, {}
   for _, r in ipairs(runs) do
     local rec = records[r.name]
-    if rec and (rec.status == "failed" or rec.status == "timeout") then
+    if rec and (rec.status == "failed" or rec.status == "timeout") and shown >= max then
+      rest[#rest + 1] = r.name .. " (" .. rec.status .. ", exit " .. tostring(rec.exit) .. ")"
+    elseif rec and (rec.status == "failed" or rec.status == "timeout") then
+      shown = shown + 1
       print(string.format("\n--- %s: %s, exit %s; last lines of %s/log.txt:", r.name, rec.status,
                           tostring(rec.exit), r.dir))
       if rec.error then print(rec.error) end
       if rec.tail and rec.tail ~= "" then print(rec.tail) end
     end
+  end
+  if #rest > 0 then
+    print(string.format("\n%d more failed (log tails in state.lua): %s", #rest, table.concat(rest, ", ")))
   end
 end
 
@@ -132,7 +140,8 @@ function M.run(opts)
     for _, r in ipairs(todo) do print(backend.command(ctx, r)) end
     return 0
   end
-  local meta = { name = sw.name, file = sw.file, experiment = sw.experiment, backend = opts.backend or "local" }
+  local meta = { name = sw.name, file = sw.file, experiment = sw.experiment, backend = opts.backend or "local",
+                 previous_slurm_job = old.sweep and old.sweep.slurm_job }
   local track = progress.new { out = sw.out, total = #runs, jobs = ctx.jobs, timeout = ctx.timeout,
                                records = records, meta = meta, quiet = opts.quiet, skipped = skipped }
   track:save()
@@ -151,7 +160,7 @@ function M.run(opts)
     end
     error(err, 0)
   end
-  print_failures(runs, records)
+  print_failures(runs, records, 5)
   if not opts.quiet then print("results: " .. sw.out .. "/summary.md, grouped.md, comparison.svg") end
   return track.failed > 0 and 1 or 0
 end
