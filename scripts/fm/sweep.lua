@@ -160,7 +160,7 @@ function M.run(opts)
     end
     error(err, 0)
   end
-  print_failures(runs, records, 5)
+  if not opts.quiet then print_failures(runs, records, 5) end
   if not opts.quiet then print("results: " .. sw.out .. "/summary.md, grouped.md, comparison.svg") end
   return track.failed > 0 and 1 or 0
 end

@@ -38,6 +38,18 @@ local function sorted_keys(t)
 end
 M.sorted_keys = sorted_keys
 
+-- seeds(v): the list of seeds; a number n means 1..n; default {1}.
+function M.seeds(v)
+  if type(v) == "number" then
+    local l = {}
+    for i = 1, v do l[i] = i end
+    v = l
+  end
+  v = v or { 1 }
+  if type(v) ~= "table" or #v == 0 then fail("seeds must be a non-empty list or a count") end
+  return v
+end
+
 -- load(path): the sweep table, checked, with defaults filled in.
 function M.load(path)
   local env = setmetatable({}, { __index = _G })
@@ -53,12 +65,7 @@ function M.load(path)
   for k, vs in pairs(s.grid or {}) do
     if type(vs) ~= "table" or #vs == 0 then fail("grid." .. k .. " must be a non-empty list") end
   end
-  if type(s.seeds) == "number" then
-    local n = s.seeds; s.seeds = {}
-    for i = 1, n do s.seeds[i] = i end
-  end
-  s.seeds = s.seeds or { 1 }
-  if #s.seeds == 0 then fail("seeds must not be empty") end
+  s.seeds = M.seeds(s.seeds)
   local base = path:match("([^/]+)%.lua$") or path:match("([^/]+)$")
   s.name = s.name or base
   s.out = s.out or ("runs/" .. s.name)
@@ -140,7 +147,7 @@ function M.expand(s)
       local settings = {}
       for k, v in pairs(g) do settings[k] = v end
       for k, v in pairs(r) do settings[k] = v end
-      for _, seed in ipairs(s.seeds) do
+      for _, seed in ipairs(M.seeds(s.seeds)) do
         local name = M.name(settings, seed)
         if not seen[name] then
           seen[name] = true
