@@ -83,7 +83,9 @@ local function context(sw, opts)
   local script = sw.experiment
   if not exists(script) then
     local alt = (sw.file:match("^(.*)/[^/]*$") or ".") .. "/" .. script
-    if exists(alt) then script = alt else error("sweep: experiment not found: " .. sw.experiment, 0) end
+    if exists(alt) then script = alt
+    elseif opts.dry_run then io.stderr:write("sweep: warning: experiment not found: ", script, "\n")
+    else error("sweep: experiment not found: " .. sw.experiment, 0) end
   end
   local fmlua = opts.fmlua or sw.fmlua or M.interpreter()
   if fmlua:find("/") then fmlua = absolute(fmlua, here) end
@@ -120,7 +122,6 @@ function M.run(opts)
   local runs = spec.expand(sw)
   local ctx = context(sw, opts)
   for _, r in ipairs(runs) do r.dir = absolute(r.dir, ctx.cwd) end
-  os.execute("mkdir -p " .. proc.quote(sw.out .. "/runs"))
   local old = state.load(sw.out) or {}
   local records, todo, skipped = {}, {}, 0
   for _, r in ipairs(runs) do
@@ -140,6 +141,7 @@ function M.run(opts)
     for _, r in ipairs(todo) do print(backend.command(ctx, r)) end
     return 0
   end
+  os.execute("mkdir -p " .. proc.quote(sw.out .. "/runs"))
   local meta = { name = sw.name, file = sw.file, experiment = sw.experiment, backend = opts.backend or "local",
                  previous_slurm_job = old.sweep and old.sweep.slurm_job }
   local track = progress.new { out = sw.out, total = #runs, jobs = ctx.jobs, timeout = ctx.timeout,
