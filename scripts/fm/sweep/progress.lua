@@ -58,7 +58,7 @@ function M:start(run)
   self.running = self.running + 1
   self.records[run.name] = { status = "running", settings = run.settings, seed = run.seed }
   self:save()
-  self:say("start  " .. run.name)
+  if not self.tty then self:say("start  " .. run.name) end  -- a terminal shows the live line instead
 end
 
 -- finish(run, code): code is the wrapper's exit status (-1: vanished).
