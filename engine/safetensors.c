@@ -177,12 +177,46 @@ static fm_status check_layout(fm_safetensors *st, uint64_t buflen)
     return s;
 }
 
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as
+ * the reference requires of the header. */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        int more = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+                 : (c & 0xf8) == 0xf0 ? 3 : -1;
+        if (more < 0 || (size_t)more >= n - i)
+            return false;
+        uint32_t cp = more == 0 ? c : c & (0x3f >> more);
+        for (int k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += (size_t)more + 1;
+    }
+    return true;
+}
+
 static fm_status parse_header(fm_safetensors *st, const char *text, size_t len,
                               uint64_t buflen)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!valid_utf8((const unsigned char *)text, len))
+        return fm_error(FM_EIO, "%s: the header is not valid UTF-8", st->path);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!root)
         return fm_error(FM_EIO, "%s: invalid JSON header", st->path);
+    while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (end != text + len) {
+        cJSON_Delete(root);
+        return fm_error(FM_EIO, "%s: invalid JSON header (trailing characters)", st->path);
+    }
     fm_status s = FM_OK;
     if (!cJSON_IsObject(root))
         s = fm_error(FM_EIO, "%s: the JSON header is not an object", st->path);
