@@ -46,6 +46,7 @@ static fm_tensor *new_random(lua_State *L, const char *fname, fm_dtype def)
     int64_t shape[FM_MAX_DIMS];
     int didx = check_sizes(L, 1, &ndim, shape);
     fm_dtype dtype = fmL_optdtype(L, didx, def);
+    luaL_argcheck(L, fm_dtype_is_float(dtype), didx, "float dtype expected");
     luaL_argcheck(L, lua_gettop(L) <= didx, didx + 1, "unexpected argument");
     return fmL_newtensor(L, fname, dtype, ndim, shape);
 }

@@ -117,16 +117,19 @@ np.save(os.path.join(D, 'n_f64.npy'), rng.standard_normal((2, 2, 2, 2)))
 np.save(os.path.join(D, 'n_i64.npy'), np.array([-2**62, -1, 0, 2**62 + 12345], dtype='<i8'))
 np.save(os.path.join(D, 'n_i32.npy'), np.array([[-2**31, 7], [2**31 - 1, 0]], dtype='<i4'))
 np.save(os.path.join(D, 'n_scalar.npy'), np.float32(2.5))
+for v in (2, 3):  # format versions 2.0 and 3.0 (4-byte header length)
+    with open(os.path.join(D, 'n_v%d.npy' % v), 'wb') as f:
+        np.lib.format.write_array(f, np.arange(6, dtype='<i8').reshape(3, 2) - 3, version=(v, 0))
 # a transposed array would be saved with fortran_order True (refused below)
 np.save(os.path.join(D, 'n_view.npy'), np.ascontiguousarray(np.arange(12.0).reshape(3, 4).T))
 ]==]
-    for _, n in ipairs{"f32", "f64", "i64", "scalar", "view"} do
+    for _, n in ipairs{"f32", "f64", "i64", "scalar", "view", "v2", "v3"} do
       fm.save_npy(tmp("r_" .. n .. ".npy"), fm.load_npy(tmp("n_" .. n .. ".npy")))
     end
     fm.save_npy(tmp("r_i32.npy"), fm.load_npy(tmp("n_i32.npy")), "int32")
     fm.save_npy(tmp("r_i32as64.npy"), fm.load_npy(tmp("n_i32.npy")))
     py [==[
-for n in ['f32', 'f64', 'i64', 'i32', 'scalar', 'view']:
+for n in ['f32', 'f64', 'i64', 'i32', 'scalar', 'view', 'v2', 'v3']:
     a, b = np.load(os.path.join(D, 'n_' + n + '.npy')), np.load(os.path.join(D, 'r_' + n + '.npy'))
     assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), n
 c = np.load(os.path.join(D, 'r_i32as64.npy'))

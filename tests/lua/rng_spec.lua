@@ -68,6 +68,7 @@ assert (L('m2') == [[1, 1, 1], [2, 2, 2]]).all(), L('m2')
 ]==]
     assert.has_error(function() fm.rand(-1) end)
     assert.has_error(function() fm.rand(2, "complex") end)
+    assert.has_error(function() fm.randn(2, "int64") end)
     assert.has_error(function() fm.randint(3, 1, 2) end)
     assert.has_error(function() fm.permutation(-1) end)
     assert.has_error(function() fm.multinomial({-1, 2}, 1) end)
