@@ -61,7 +61,7 @@ describe("gradcheck of every rule", function()
       + x:scatter_add(2, g, y):sum(1) + x:index_add(1, i, y):sum(1)
   end, {a, b})
   check("cat and stack", function(x, y)
-    return fm.cat({x, y * 2}, 2):sum(1) + fm.stack({x, y}):sum(1):sum(1)
+    return fm.cat({x, y * 2}, 1):sum(1) + fm.stack({x, y}):sum(1):sum(1)
   end, {a, b})
 end)
 
