@@ -1,0 +1,233 @@
+-- fm.nn — modules: the base class (named parameters, train/eval, printing),
+-- containers, and the public constructors. Layers live in fm/nn/layers.lua,
+-- initialisations in fm/nn/initializers.lua. See docs/nn.md.
+--
+-- A module is a Lua table whose metatable is its class. Assigning a tensor
+-- that requires grad (fm.param) or another module to a new field registers it,
+-- in assignment order, so `net:parameters()` names it ("layers.1.weight").
+local fm = require "fm"
+
+local nn = {}
+
+local Module = {}
+Module.__index = Module
+Module.__name = "Module"
+nn.Module = Module
+
+local function is_module(v)
+  return type(v) == "table" and getmetatable(v) ~= nil and rawget(v, "_pkeys") ~= nil
+end
+nn.is_module = is_module
+
+-- registration on first assignment of a field
+local function register(self, k, v)
+  if fm.is_tensor(v) and v.requires_grad then
+    local ks = rawget(self, "_pkeys"); ks[#ks + 1] = k
+  elseif is_module(v) then
+    local ks = rawget(self, "_ckeys"); ks[#ks + 1] = k
+  end
+  rawset(self, k, v)
+end
+
+local function call(self, ...) return self:forward(...) end
+
+-- The torch-like printout: Name(extra) or Name(\n  (child): ...\n).
+local function repr(self, indent)
+  local head = self.__name .. "(" .. (self:extra_repr() or "")
+  local ks = rawget(self, "_ckeys")
+  if #ks == 0 then return head .. ")" end
+  local pad = indent .. "  "
+  local lines = {head}
+  for _, k in ipairs(ks) do
+    local child = self[k]
+    if child ~= nil then
+      lines[#lines + 1] = pad .. "(" .. tostring(k) .. "): " .. repr(child, pad)
+    end
+  end
+  lines[#lines + 1] = indent .. ")"
+  return table.concat(lines, "\n")
+end
+
+local function tostr(self) return repr(self, "") end
+
+--- nn.class(name [, parent]) -> a class; `Class(...)` makes an instance,
+-- calling Class.init(self, ...) (define init and forward on the class).
+function nn.class(name, parent)
+  parent = parent or Module
+  local cls = {__name = name, __call = call, __tostring = tostr,
+               __newindex = register}
+  cls.__index = cls
+  return setmetatable(cls, {
+    __index = parent,
+    __call = function(c, ...)
+      local self = setmetatable({_pkeys = {}, _ckeys = {}, training = true}, c)
+      if c.init then c.init(self, ...) end
+      return self
+    end,
+    __tostring = function() return "class " .. name end,
+  })
+end
+
+--- nn.module{forward = function(self, x) ... end, field = module or param, ...}
+-- -> an instance built from a table (fields registered in sorted-name order);
+-- name = "..." sets the name in the printout.
+function nn.module(spec)
+  assert(type(spec) == "table" and type(spec.forward) == "function",
+         "fm.nn.module: a table with a forward function expected")
+  local cls = nn.class(spec.name or "Module")
+  cls.forward = spec.forward
+  local self = cls()
+  local keys = {}
+  for k in pairs(spec) do
+    if k ~= "forward" and k ~= "name" then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do self[k] = spec[k] end
+  return self
+end
+
+function Module:forward()
+  error(self.__name .. ": forward is not defined", 2)
+end
+function Module:extra_repr() return nil end
+
+--- self:param(name, tensor) registers tensor (made a parameter) as self[name].
+function Module:param(name, t)
+  if not t.requires_grad then fm.param(t) end
+  self[name] = t
+  return t
+end
+
+--- named_parameters() -> list of {name, tensor}, in registration order.
+function Module:named_parameters(prefix, out)
+  out = out or {}
+  prefix = prefix or ""
+  for _, k in ipairs(rawget(self, "_pkeys")) do
+    local p = self[k]
+    if fm.is_tensor(p) then out[#out + 1] = {prefix .. tostring(k), p} end
+  end
+  for _, k in ipairs(rawget(self, "_ckeys")) do
+    local c = self[k]
+    if is_module(c) then c:named_parameters(prefix .. tostring(k) .. ".", out) end
+  end
+  return out
+end
+
+--- parameters() -> list of tensors, each with .name set to its full name.
+function Module:parameters()
+  local list = {}
+  for i, kv in ipairs(self:named_parameters()) do
+    kv[2].name = kv[1]
+    list[i] = kv[2]
+  end
+  return list
+end
+
+--- state_dict() -> {name = tensor} (the tensors themselves, not copies).
+function Module:state_dict()
+  local d = {}
+  for _, kv in ipairs(self:named_parameters()) do d[kv[1]] = kv[2] end
+  return d
+end
+
+function Module:children()
+  local list = {}
+  for _, k in ipairs(rawget(self, "_ckeys")) do list[#list + 1] = self[k] end
+  return list
+end
+
+function Module:num_parameters()
+  local n = 0
+  for _, kv in ipairs(self:named_parameters()) do n = n + kv[2]:numel() end
+  return n
+end
+
+function Module:train(on)
+  if on == nil then on = true end
+  rawset(self, "training", on)
+  for _, c in ipairs(self:children()) do c:train(on) end
+  return self
+end
+function Module:eval() return self:train(false) end
+
+function Module:zero_grad()
+  for _, kv in ipairs(self:named_parameters()) do kv[2].grad = nil end
+end
+
+--- net:load(path): fm.load(path, net).
+function Module:load(path) return nn.load(path, self) end
+function Module:save(path, opts) return nn.save(path, self, opts) end
+--- net:fused(): the C handle of a fused network (fm.nn.mlp), else nil.
+function Module:fused() return nil end
+
+-- ---- containers ---------------------------------------------------------
+
+local Sequential = nn.class("Sequential")
+nn.Sequential = Sequential
+function Sequential:init(...)
+  local mods = {...}
+  if #mods == 1 and not is_module(mods[1]) and type(mods[1]) == "table" then
+    mods = mods[1]
+  end
+  for i, m in ipairs(mods) do
+    assert(is_module(m), "fm.nn.Sequential: argument " .. i .. " is not a module")
+    self[i] = m
+  end
+end
+function Sequential:forward(x)
+  for _, k in ipairs(rawget(self, "_ckeys")) do x = self[k](x) end
+  return x
+end
+function Sequential:add(m)
+  self[#rawget(self, "_ckeys") + 1] = m
+  return self
+end
+function Sequential:__len() return #rawget(self, "_ckeys") end
+
+nn.init = require "fm.nn.initializers"
+require("fm.nn.layers")(nn)
+
+-- ---- checkpoints (fm.save / fm.load) -------------------------------------
+
+local function tensors_of(obj)
+  if is_module(obj) then return obj:state_dict() end
+  assert(type(obj) == "table", "fm.save: a module or a table of tensors expected")
+  return obj
+end
+
+--- fm.save(path, module_or_tensors [, {optimizer =, metadata =}]): one
+-- safetensors file (atomic), parameters under their names, optimiser state
+-- under "optim.<name>.<state>".
+function nn.save(path, obj, opts)
+  opts = opts or {}
+  local out = {}
+  for k, t in pairs(tensors_of(obj)) do out[k] = t end
+  local meta = {}
+  for k, v in pairs(opts.metadata or {}) do meta[k] = tostring(v) end
+  if opts.optimizer then
+    local st, m = opts.optimizer:state_tensors()
+    for k, t in pairs(st) do out[k] = t end
+    for k, v in pairs(m) do meta[k] = v end
+  end
+  fm.safetensors.save(path, out, next(meta) and meta or nil)
+end
+
+--- fm.load(path, module_or_tensors) -> metadata. Checks every name, dtype and
+-- shape first (raising "fm.load: <path>: <problem>"), then copies: on error the
+-- targets are untouched. Tensors named "optim.*" in the file are ignored.
+function nn.load(path, obj)
+  local targets = tensors_of(obj)
+  local ok, info = pcall(fm.safetensors.info, path)
+  if not ok then error("fm.load: " .. path .. ": " .. tostring(info), 2) end
+  for name in pairs(info) do
+    if targets[name] == nil and not name:match("^optim%.") then
+      error(string.format("fm.load: %s: unexpected tensor '%s' (a file for a " ..
+            "different architecture?)", path, name), 2)
+    end
+  end
+  local ok2, n, meta = pcall(fm.safetensors.load_into, path, targets, false)
+  if not ok2 then error("fm.load: " .. tostring(n), 2) end
+  return meta
+end
+
+return nn
