@@ -7,5 +7,8 @@ local autograd = require "fm.autograd"
 fm.grad = autograd.grad
 fm.jvp = autograd.jvp
 fm.gradcheck = autograd.gradcheck
+-- checkpoints (scripts/fm/nn.lua): fm.save(path, net [, {optimizer=, metadata=}])
+fm.save = function(...) return require("fm.nn").save(...) end
+fm.load = function(...) return require("fm.nn").load(...) end
 
 return fm

@@ -1,0 +1,205 @@
+-- fm.optim — optimisers (PyTorch's update formulas, engine/optim.c does the
+-- per-element work: one C call per step for all parameters), gradient
+-- clipping, learning-rate schedules and an exponential moving average.
+local fm = require "fm"
+local C = fm._optim
+
+local optim = {}
+
+local function param_list(params, what)
+  if type(params) == "table" and params.parameters and not fm.is_tensor(params[1]) then
+    params = params:parameters()
+  end
+  assert(type(params) == "table" and #params > 0,
+         what .. ": a non-empty list of parameter tensors (or a module) expected")
+  for i, p in ipairs(params) do
+    assert(fm.is_tensor(p), what .. ": parameter " .. i .. " is not a tensor")
+  end
+  return params
+end
+
+local function zeros_like_list(params)
+  local out = {}
+  for i, p in ipairs(params) do out[i] = fm.zeros_like(p:detach()) end
+  return out
+end
+
+local Optimizer = {}
+Optimizer.__index = Optimizer
+optim.Optimizer = Optimizer
+
+function Optimizer:zero_grad()
+  for _, p in ipairs(self.params) do p.grad = nil end
+end
+function Optimizer:set_lr(lr) self.lr = lr end
+function Optimizer:get_lr() return self.lr end
+
+local function pname(p, i) return p.name or tostring(i) end
+
+--- opt:state_tensors() -> {["optim.<name>.<state>"] = tensor}, metadata
+function Optimizer:state_tensors()
+  local t, meta = {}, {["optim.type"] = self.kind, ["optim.lr"] = string.format("%.17g", self.lr),
+                       ["optim.nstep"] = tostring(self.nstep)}
+  for i, p in ipairs(self.params) do
+    local n = pname(p, i)
+    for sname, list in pairs(self.state) do
+      t["optim." .. n .. "." .. sname] = list[i]
+    end
+    if self.steps then meta["optim." .. n .. ".step"] = tostring(self.steps[i]) end
+  end
+  return t, meta
+end
+
+--- opt:load_state(path): restores the state saved by fm.save(path, net,
+-- {optimizer = opt}); checks everything before changing anything.
+function Optimizer:load_state(path)
+  local targets = self:state_tensors()
+  local ok, n, meta = pcall(fm.safetensors.load_into, path, targets, false)
+  if not ok then error("load_state: " .. tostring(n), 2) end
+  if meta["optim.type"] and meta["optim.type"] ~= self.kind then
+    error("load_state: " .. path .. " holds " .. meta["optim.type"] ..
+          " state, this optimiser is " .. self.kind, 2)
+  end
+  self.nstep = tonumber(meta["optim.nstep"]) or self.nstep
+  if self.steps then
+    for i, p in ipairs(self.params) do
+      self.steps[i] = math.tointeger(tonumber(meta["optim." .. pname(p, i) .. ".step"])) or self.steps[i]
+    end
+  end
+end
+
+-- ---- SGD ----------------------------------------------------------------------
+local SGD = setmetatable({}, {__index = Optimizer})
+SGD.__index = SGD
+
+--- fm.optim.sgd(params, {lr=, momentum=0, dampening=0, nesterov=false, weight_decay=0})
+function optim.sgd(params, o)
+  o = o or {}
+  assert(o.lr, "fm.optim.sgd: lr expected")
+  local self = setmetatable({kind = "sgd", params = param_list(params, "fm.optim.sgd"),
+    lr = o.lr, momentum = o.momentum or 0, dampening = o.dampening or 0,
+    nesterov = o.nesterov or false, weight_decay = o.weight_decay or 0, nstep = 0,
+    state = {}}, SGD)
+  assert(not self.nesterov or (self.momentum > 0 and self.dampening == 0),
+         "fm.optim.sgd: nesterov needs momentum > 0 and dampening = 0")
+  if self.momentum ~= 0 then self.state.momentum_buffer = zeros_like_list(self.params) end
+  return self
+end
+function SGD:step()
+  C.sgd(self.params, self.state.momentum_buffer or {}, self.lr, self.momentum,
+        self.dampening, self.weight_decay, self.nesterov, self.nstep == 0)
+  self.nstep = self.nstep + 1
+end
+
+-- ---- Adam / AdamW ---------------------------------------------------------------
+local Adam = setmetatable({}, {__index = Optimizer})
+Adam.__index = Adam
+
+local function adam(kind, params, o, decoupled, wd_default)
+  o = o or {}
+  local betas = o.betas or {0.9, 0.999}
+  local self = setmetatable({kind = kind, params = param_list(params, "fm.optim." .. kind),
+    lr = o.lr or 1e-3, beta1 = betas[1], beta2 = betas[2], eps = o.eps or 1e-8,
+    weight_decay = o.weight_decay or wd_default, decoupled = decoupled, nstep = 0,
+    steps = {}, state = {}}, Adam)
+  self.state.exp_avg = zeros_like_list(self.params)
+  self.state.exp_avg_sq = zeros_like_list(self.params)
+  for i = 1, #self.params do self.steps[i] = 0 end
+  return self
+end
+--- fm.optim.adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0})
+function optim.adam(params, o) return adam("adam", params, o, false, 0) end
+--- fm.optim.adamw(params, {... weight_decay=1e-2}) (decoupled weight decay)
+function optim.adamw(params, o) return adam("adamw", params, o, true, 1e-2) end
+function Adam:step()
+  C.adam(self.params, self.state.exp_avg, self.state.exp_avg_sq, self.steps, self.lr,
+         self.beta1, self.beta2, self.eps, self.weight_decay, self.decoupled)
+  self.nstep = self.nstep + 1
+end
+
+-- ---- clipping ----------------------------------------------------------------------
+--- fm.optim.clip_grad_norm(params, max_norm) -> total norm (before clipping);
+-- scales every .grad by min(1, max_norm / (norm + 1e-6)) as torch does.
+function optim.clip_grad_norm(params, max_norm)
+  params = param_list(params, "clip_grad_norm")
+  local norm = C.grad_norm(params)
+  local coef = max_norm / (norm + 1e-6)
+  if coef < 1 then C.scale_grads(params, coef) end
+  return norm
+end
+
+-- ---- learning-rate schedules ---------------------------------------------------------
+-- A schedule is a function (step, base_lr) -> lr, step counting from 1.
+local schedule = {}
+optim.schedule = schedule
+function schedule.constant() return function(_, base) return base end end
+--- linear_warmup{warmup = W}: base * min(1, step / W).
+function schedule.linear_warmup(o)
+  local w = assert(o and o.warmup, "linear_warmup{warmup=} expected")
+  return function(step, base) return base * math.min(1, step / w) end
+end
+--- cosine{total = T, min_lr = 0, warmup = 0}: linear warm-up, then
+-- min_lr + (base - min_lr) (1 + cos(pi p)) / 2, p = (step - warmup) / (T - warmup).
+function schedule.cosine(o)
+  local total = assert(o and o.total, "cosine{total=} expected")
+  local min_lr, w = o.min_lr or 0, o.warmup or 0
+  return function(step, base)
+    if step <= w then return base * step / w end
+    local p = math.min(1, (step - w) / math.max(1, total - w))
+    return min_lr + (base - min_lr) * 0.5 * (1 + math.cos(math.pi * p))
+  end
+end
+
+--- fm.optim.scheduler(opt, schedule [, base_lr]) -> s; s:step() advances one
+-- step and sets opt's lr (call it once per optimiser step, before opt:step()).
+function optim.scheduler(opt, sched, base_lr)
+  local s = {opt = opt, schedule = sched, base_lr = base_lr or opt:get_lr(), count = 0}
+  function s:step()
+    self.count = self.count + 1
+    local lr = self.schedule(self.count, self.base_lr)
+    self.opt:set_lr(lr)
+    return lr
+  end
+  return s
+end
+
+-- ---- EMA -----------------------------------------------------------------------------
+local EMA = {}
+EMA.__index = EMA
+
+--- fm.optim.ema(params, decay = 0.999) -> e: e:update() (avg = decay avg +
+-- (1 - decay) param), e:copy_to([params]), e:swap() (exchange parameters and
+-- averages: call twice to get back), e.averages (list of tensors).
+function optim.ema(params, decay)
+  params = param_list(params, "fm.optim.ema")
+  local avgs = {}
+  for i, p in ipairs(params) do
+    avgs[i] = p:detach():clone()
+    avgs[i].name = p.name
+  end
+  return setmetatable({params = params, averages = avgs, decay = decay or 0.999}, EMA)
+end
+function EMA:update() C.ema(self.averages, self.params, self.decay) end
+function EMA:copy_to(params)
+  params = params and param_list(params, "ema:copy_to") or self.params
+  fm.no_grad(function()
+    for i, p in ipairs(params) do p:detach():copy(self.averages[i]) end
+  end)
+end
+function EMA:swap()
+  fm.no_grad(function()
+    for i, p in ipairs(self.params) do
+      local tmp = p:detach():clone()
+      p:detach():copy(self.averages[i])
+      self.averages[i]:copy(tmp)
+    end
+  end)
+end
+--- e:state_dict() -> {["ema.<name>"] = average}, for fm.save.
+function EMA:state_dict()
+  local d = {}
+  for i, p in ipairs(self.params) do d["ema." .. pname(p, i)] = self.averages[i] end
+  return d
+end
+
+return optim
