@@ -144,7 +144,7 @@ function schedule.cosine(o)
   local total = assert(o and o.total, "cosine{total=} expected")
   local min_lr, w = o.min_lr or 0, o.warmup or 0
   return function(step, base)
-    if step <= w then return base * step / w end
+    if w > 0 and step <= w then return base * step / w end
     local p = math.min(1, (step - w) / math.max(1, total - w))
     return min_lr + (base - min_lr) * 0.5 * (1 + math.cos(math.pi * p))
   end
