@@ -24,7 +24,8 @@
 typedef struct {
     fm_mlp mlp;
     fm_mlp_work work;
-    lua_Integer generation; /* counts forwards that kept activations */
+    lua_Integer generation; /* counts uses of the workspace: a node saves the
+                               value of its forward, backward checks it */
 } mlp_ud;
 
 static mlp_ud *check_mlp(lua_State *L, int idx)
@@ -108,9 +109,9 @@ static int m_forward(lua_State *L)
                         m->mlp.sizes[m->mlp.nlayers]};
     fm_tensor *out = fmL_newtensor(L, "mlp", m->mlp.dtype, 2, shape);
     int out_idx = lua_gettop(L);
+    m->generation++;
     fmL_check(L, fm_mlp_forward(&m->mlp, P, x, out, &m->work, grad), "mlp");
     if (grad) {
-        m->generation++;
         lua_pushvalue(L, 1);
         lua_pushinteger(L, m->generation);
         fmL_record(L, "mlp", out_idx, n + 1, idx, 2);
@@ -158,6 +159,7 @@ static int m_field(lua_State *L)
     fm_tensor P[2 * FM_MLP_MAX_LAYERS];
     get_params(L, 1, m, P);
     fm_tensor *out = fmL_newlike(L, "mlp_field", x);
+    m->generation++;
     fmL_check(L, fm_mlp_field_eval(&m->mlp, P, x, t, out, &m->work), "mlp_field");
     return 1;
 }
@@ -172,6 +174,7 @@ static int m_euler(lua_State *L)
     luaL_argcheck(L, steps >= 1, 5, "mlp_euler: steps must be >= 1");
     fm_tensor P[2 * FM_MLP_MAX_LAYERS];
     get_params(L, 1, m, P);
+    m->generation++;
     fmL_check(L, fm_mlp_euler(&m->mlp, P, x, t0, t1, steps, &m->work), "mlp_euler");
     lua_settop(L, 2);
     return 1;

@@ -215,6 +215,16 @@ describe("the fused MLP", function()
     local g1 = fm.grad({ya:sum()}, ps)
     local g2 = fm.grad({generic(xa):sum()}, ps)
     for i = 1, #g1 do assert.is_true(rel(g1[i], g2[i]) < 1e-12) end
+    -- the same when Euler sampling or a no-grad forward used the workspace
+    for _, use in ipairs({
+      function() net:fused():euler(fm.randn({7, 2}, "float64"), 0, 1, 3) end,
+      function() fm.no_grad(function() return net(xb) end) end,
+    }) do
+      ya = net(xa)
+      use()
+      g1 = fm.grad({ya:sum()}, ps)
+      for i = 1, #g1 do assert.is_true(rel(g1[i], g2[i]) < 1e-12) end
+    end
   end)
 
   it("exposes its C handle: Euler steps in C match a Lua loop", function()
