@@ -219,6 +219,26 @@ function nn.load(path, obj)
   local targets = tensors_of(obj)
   local ok, info = pcall(fm.safetensors.info, path)
   if not ok then error("fm.load: " .. path .. ": " .. tostring(info), 2) end
+  -- first problem in parameter order (deterministic messages)
+  local order = {}
+  if is_module(obj) then
+    for i, kv in ipairs(obj:named_parameters()) do order[i] = kv[1] end
+  else
+    for k in pairs(targets) do order[#order + 1] = k end
+    table.sort(order)
+  end
+  for _, name in ipairs(order) do
+    local e, t = info[name], targets[name]
+    if not e then
+      error(string.format("fm.load: %s: missing tensor '%s'", path, name), 2)
+    end
+    local want = table.concat(t:shape(), ", ")
+    local got = table.concat(e.shape, ", ")
+    if e.dtype ~= t:dtype() or want ~= got then
+      error(string.format("fm.load: %s: tensor '%s' is %s (%s) in the file, the " ..
+            "module has %s (%s)", path, name, e.dtype, got, t:dtype(), want), 2)
+    end
+  end
   for name in pairs(info) do
     if targets[name] == nil and not name:match("^optim%.") then
       error(string.format("fm.load: %s: unexpected tensor '%s' (a file for a " ..
