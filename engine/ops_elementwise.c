@@ -106,8 +106,9 @@ typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
  * separate loops over restrict pointers so that each vectorises; o may equal
  * a or b elementwise (same index), which the loops tolerate. */
 #define DEF_BIN(NAME, T, EXPR)                                                 \
-    static void NAME(int64_t n, void *po, int64_t so, const void *pa,          \
-                     int64_t sa, const void *pb, int64_t sb)                   \
+    static inline __attribute__((always_inline)) void NAME##_body(             \
+        int64_t n, void *po, int64_t so, const void *pa, int64_t sa,           \
+        const void *pb, int64_t sb)                                            \
     {                                                                          \
         T *o = po;                                                             \
         const T *a = pa, *b = pb;                                              \
@@ -140,7 +141,10 @@ typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
                 o[i * so] = (EXPR);                                            \
             }                                                                  \
         }                                                                      \
-    }
+    }                                                                          \
+    FM_CLONE_DISPATCH(NAME, (int64_t n, void *po, int64_t so, const void *pa,  \
+                             int64_t sa, const void *pb, int64_t sb),          \
+                      (n, po, so, pa, sa, pb, sb))
 
 /* maximum/minimum propagate NaN, as torch.maximum. */
 #define MAXIMUM_EXPR ((x > y || x != x) ? x : y)
@@ -239,7 +243,8 @@ fm_status fm_binary(fm_binop op, const fm_tensor *a, const fm_tensor *b,
 typedef void (*un_kernel)(const void *a, void *o, int64_t n);
 
 #define DEF_UN(NAME, T, EXPR)                                      \
-    static void NAME(const void *pa, void *po, int64_t n)          \
+    static inline __attribute__((always_inline)) void NAME##_body( \
+        const void *pa, void *po, int64_t n)                       \
     {                                                              \
         const T *restrict A = pa;                                  \
         T *restrict O = po;                                        \
@@ -247,7 +252,8 @@ typedef void (*un_kernel)(const void *a, void *o, int64_t n);
             T x = A[i];                                            \
             O[i] = (EXPR);                                         \
         }                                                          \
-    }
+    }                                                              \
+    FM_CLONE_DISPATCH(NAME, (const void *pa, void *po, int64_t n), (pa, po, n))
 
 #define GELU_C 0.7978845608028654 /* sqrt(2/pi) */
 #define GELU_K 0.044715
@@ -331,7 +337,8 @@ DEF_UN(isfinite_f32, float, fabsf(x) <= 3.40282347e38f ? 1.0f : 0.0f)
 /* sin/cos: the vectorised core for blocks of moderate finite inputs, libm
  * for blocks holding anything else (see ops_vmath.h). */
 #define DEF_TRIG(NAME, VF, LIBM)                                       \
-    static void NAME(const void *pa, void *po, int64_t n)              \
+    static inline __attribute__((always_inline)) void NAME##_body(     \
+        const void *pa, void *po, int64_t n)                           \
     {                                                                  \
         const float *A = pa;                                           \
         float *O = po;                                                 \
@@ -347,7 +354,8 @@ DEF_UN(isfinite_f32, float, fabsf(x) <= 3.40282347e38f ? 1.0f : 0.0f)
                     o[i] = LIBM(a[i]);                                 \
             }                                                          \
         }                                                              \
-    }
+    }                                                                  \
+    FM_CLONE_DISPATCH(NAME, (const void *pa, void *po, int64_t n), (pa, po, n))
 DEF_TRIG(sin_f32, fmv_sin, sinf)
 DEF_TRIG(cos_f32, fmv_cos, cosf)
 
