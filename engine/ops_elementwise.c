@@ -99,6 +99,12 @@ static fm_status check_dtypes(const char *op, fm_dtype a, fm_dtype b)
 
 /* ---- binary kernels ----------------------------------------------------- */
 
+/* Tensors of at least FM_PAR_MIN elements are split into FM_PAR_CHUNK-sized
+ * pieces shared by the OpenMP threads (cmake -DFM_OPENMP=ON; off by default,
+ * see CMakeLists.txt). */
+#define FM_PAR_MIN (1 << 16)
+#define FM_PAR_CHUNK (1 << 14)
+
 typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
                            int64_t sa, const void *b, int64_t sb);
 
@@ -212,6 +218,24 @@ static void binary_apply(bin_kernel k, const fm_tensor *a, const fm_tensor *b,
     if (it.numel == 0)
         return;
     int64_t n = fmi_inner(&it);
+    if (it.ndim == 1 && n >= FM_PAR_MIN) {
+        /* one long run: fixed chunks over threads (elementwise, so the result
+         * does not depend on the thread count) */
+        int64_t so = fmi_istride(&it, 0), sa = fmi_istride(&it, 1), sb = fmi_istride(&it, 2);
+        size_t es = fm_dtype_size(out->dtype);
+        char *po = out->data;
+        const char *pa = a->data, *pb = b->data;
+        int64_t nchunk = (n + FM_PAR_CHUNK - 1) / FM_PAR_CHUNK;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+        for (int64_t c = 0; c < nchunk; c++) {
+            int64_t i = c * FM_PAR_CHUNK, m = n - i < FM_PAR_CHUNK ? n - i : FM_PAR_CHUNK;
+            k(m, po + i * so * (int64_t)es, so, pa + i * sa * (int64_t)es, sa,
+              pb + i * sb * (int64_t)es, sb);
+        }
+        return;
+    }
     do {
         k(n, fmi_ptr(out, it.off[0]), fmi_istride(&it, 0), fmi_ptr(a, it.off[1]),
           fmi_istride(&it, 1), fmi_ptr(b, it.off[2]), fmi_istride(&it, 2));
@@ -453,6 +477,19 @@ static void unary_apply(un_kernel k, const fm_tensor *a, fm_tensor *out)
     int64_t n = fmi_inner(&it), so = fmi_istride(&it, 0), sa = fmi_istride(&it, 1);
     size_t es = fm_dtype_size(a->dtype);
     double bin[BLOCK], bout[BLOCK];
+    if (it.ndim == 1 && so == 1 && sa == 1 && n >= FM_PAR_MIN) {
+        char *po = out->data;
+        const char *pa = a->data;
+        int64_t nchunk = (n + FM_PAR_CHUNK - 1) / FM_PAR_CHUNK;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+        for (int64_t c = 0; c < nchunk; c++) {
+            int64_t i = c * FM_PAR_CHUNK, m = n - i < FM_PAR_CHUNK ? n - i : FM_PAR_CHUNK;
+            k(pa + i * (int64_t)es, po + i * (int64_t)es, m);
+        }
+        return;
+    }
     do {
         char *po = fmi_ptr(out, it.off[0]);
         const char *pa = fmi_ptr(a, it.off[1]);
