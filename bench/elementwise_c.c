@@ -93,6 +93,39 @@ int main(int argc, char **argv)
         best = t < best ? t : best;
     }
     printf("chain    %6.3f ns/element (sqrt(exp(x*2+1)-x), 5 ops)\n", 1e9 * best / N);
+
+    /* training shapes: (n, d) op (d,), (n, d) op (n, 1), bias gradient */
+    fm_tensor m, row, col, y, rs;
+    int64_t md[2] = {4096, 256}, rd[1] = {256}, cd[2] = {4096, 1};
+    fm_tensor_init(&m, x.data, FM_FLOAT32, 2, md);
+    fm_tensor_alloc(&row, FM_FLOAT32, 1, rd);
+    fm_tensor_alloc(&col, FM_FLOAT32, 2, cd);
+    fm_tensor_alloc(&rs, FM_FLOAT32, 1, rd);
+    fm_fill(&row, 0.5);
+    fm_fill(&col, 0.25);
+    double tb[4] = {1e9, 1e9, 1e9, 1e9};
+    for (int r = 0; r < 30; r++) {
+        double t0 = now();
+        fm_tensor_alloc(&y, FM_FLOAT32, 2, md);
+        fm_binary(FM_ADD, &m, &row, &y);
+        double t1 = now();
+        fm_binary(FM_MUL, &m, &col, &y);
+        double t2 = now();
+        fm_reduce(FM_SUM, &m, 0, 0, &rs);
+        double t3 = now();
+        fm_sum_to(&m, &rs);
+        double t4 = now();
+        fm_tensor_free(&y);
+        double d[4] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3};
+        for (int k = 0; k < 4; k++)
+            tb[k] = d[k] < tb[k] ? d[k] : tb[k];
+    }
+    const char *names[4] = {"(n,d)+(d,)", "(n,d)*(n,1)", "sum rows", "sum_to (d,)"};
+    for (int k = 0; k < 4; k++)
+        printf("%-12s %6.3f ns/element (n=4096, d=256)\n", names[k], 1e9 * tb[k] / N);
+    fm_tensor_free(&row);
+    fm_tensor_free(&col);
+    fm_tensor_free(&rs);
     fm_tensor_free(&x);
     return 0;
 }

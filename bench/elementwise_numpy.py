@@ -25,4 +25,13 @@ for name, f in cases:
     print(f"{name:8s} {best(f):6.3f} ns/element")
 print(f"chain    {best(lambda: np.sqrt(np.exp(x * np.float32(2) + np.float32(1)) - x)):6.3f}"
       " ns/element (sqrt(exp(x*2+1)-x), 5 ops)")
+m = x.reshape(4096, 256)
+row = np.full(256, 0.5, np.float32)
+col = np.full((4096, 1), 0.25, np.float32)
+out = np.empty_like(m)
+for name, f in [("(n,d)+(d,)", lambda: m + row),
+                ("(n,d)*(n,1)", lambda: np.multiply(m, col, out=out)),
+                ("sum rows", lambda: m.sum(axis=0)),
+                ("sum_to (d,)", lambda: m.sum(axis=0, dtype=np.float64))]:
+    print(f"{name:12s} {best(f):6.3f} ns/element (n=4096, d=256)")
 print("numpy", np.__version__)

@@ -636,10 +636,13 @@ fm_status fm_where(const fm_tensor *cond, const fm_tensor *a,
     fm_status st = check_dtypes("where", a->dtype, b->dtype);
     if (!st)
         st = check_dtypes("where", a->dtype, out->dtype);
+    /* each of cond, a, b broadcasts to out's shape */
     if (!st)
-        st = check_bshape("where", a, b, out);
+        st = check_bshape("where", out, a, out);
     if (!st)
-        st = check_bshape("where", cond, out, out);
+        st = check_bshape("where", out, b, out);
+    if (!st)
+        st = check_bshape("where", out, cond, out);
     if (st)
         return st;
     int64_t strides[4][FM_MAX_DIMS];

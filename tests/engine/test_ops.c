@@ -850,6 +850,16 @@ static void test_cat_copy_misc(void)
     for (int i = 0; i < 35; i++)
         CHECK(bget(&wo, 2, ws, i) == (bget(&c, 2, ws, i) != 0 ? bget(&wa, 2, ws, i) : bget(&wb, 2, ws, i)),
               "where value");
+    double zero = 0;
+    fm_tensor z0;
+    fm_tensor_init(&z0, &zero, FM_FLOAT64, 0, NULL);
+    CHECK(fm_where(&c, &z0, &wb, &wo) == FM_OK, "where with a 0-d operand: %s", fm_last_error());
+    for (int i = 0; i < 35; i++)
+        CHECK(bget(&wo, 2, ws, i) == (bget(&c, 2, ws, i) != 0 ? 0 : bget(&wb, 2, ws, i)), "where 0-d value");
+    CHECK(fm_where(&c, &z0, &z0, &wo) == FM_OK, "where, both 0-d");
+    int64_t w6[1] = {6};
+    fm_tensor bad6 = zeros(FM_FLOAT64, 1, w6);
+    CHECK(fm_where(&c, &wa, &bad6, &wo) == FM_ESHAPE, "where shape error");
     CHECK(fm_clamp(&wa, -0.5, 0.25, &wo) == FM_OK, "clamp");
     for (int i = 0; i < 35; i++)
         CHECK(bget(&wo, 2, ws, i) == fmin(fmax(bget(&wa, 2, ws, i), -0.5), 0.25), "clamp value");
