@@ -75,8 +75,9 @@ DEF_SUM1D(sum1d_f64, double)
 static inline double dmax(double x, double y) { return (x > y || x != x) ? x : y; }
 static inline double dmin(double x, double y) { return (x < y || x != x) ? x : y; }
 
-/* Runs BODY (with x = element as double, acc = acc[l]) over the r x L block,
- * rows outer when the lanes are the fast dim. */
+/* Runs BODY (with x = element as double, accp = &acc[l], so accp - acc is
+ * the lane index) over the r x L block, rows outer when the lanes are the
+ * fast dim. */
 #define LANE_LOOP(T, BODY)                                                   \
     do {                                                                     \
         if (L > 1 && sL < sr) {                                              \
