@@ -4,6 +4,7 @@
  * first use. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -35,17 +36,42 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* <prefix>/share/fmlua/scripts for the prefix this binary was installed in
+ * (found by walking up from its directory: bin/fmlua and lib/lua/5.4/fm.so),
+ * so that `cmake --install --prefix P` works wherever P is. NULL if none. */
+static const char *relocated_scripts_dir(const char *binary)
+{
+    static char dir[4096];
+    char up[sizeof dir - 32]; /* room for "/share/fmlua/scripts" */
+    snprintf(up, sizeof up, "%s", binary);
+    for (int level = 0; level < 5; level++) {
+        char *slash = strrchr(up, '/');
+        if (!slash || slash == up)
+            return NULL;
+        *slash = '\0';
+        snprintf(dir, sizeof dir, "%s/share/fmlua/scripts", up);
+        if (is_dir(dir))
+            return dir;
+    }
+    return NULL;
+}
+
 /* The scripts directory: the source tree's when this binary lives in the build
  * tree, the installed one otherwise (falling back to whichever exists). */
 static const char *scripts_dir(void)
 {
     Dl_info info;
     int in_build = 0;
-    if (dladdr((void *)scripts_dir, &info) && info.dli_fname)
+    const char *relocated = NULL;
+    if (dladdr((void *)scripts_dir, &info) && info.dli_fname) {
         in_build = strncmp(info.dli_fname, FM_BINARY_DIR,
                            strlen(FM_BINARY_DIR)) == 0;
+        relocated = relocated_scripts_dir(info.dli_fname);
+    }
     if (in_build && is_dir(FM_SCRIPTS_BUILD_DIR))
         return FM_SCRIPTS_BUILD_DIR;
+    if (relocated)
+        return relocated;
     if (is_dir(FM_SCRIPTS_INSTALL_DIR))
         return FM_SCRIPTS_INSTALL_DIR;
     return FM_SCRIPTS_BUILD_DIR;
@@ -117,5 +143,8 @@ int luaopen_fm(lua_State *L)
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "fm");
     lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "fm.prelude");
+    lua_call(L, 1, 0);
     return 1;
 }

@@ -96,6 +96,10 @@ void fmL_setfuncs(lua_State *L, const luaL_Reg *funcs);
  * fills it with funcs and leaves the stack as it was. */
 void fmL_submodule(lua_State *L, const char *name, const luaL_Reg *funcs);
 
+/* Adds methods to fm.Tensor (x:name(...)); any binding file may call it from
+ * its opener. */
+void fmL_add_methods(lua_State *L, const luaL_Reg *methods);
+
 /* Each binding file exports one opener, called by luaopen_fm with the fm
  * table at the top of the stack; the list is in bindings/modules.h. */
 #define FML_DECLARE_OPEN(name) void fmL_open_##name(lua_State *L);

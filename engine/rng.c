@@ -12,10 +12,10 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-static void philox_block(uint64_t key, uint64_t ctr, uint32_t out[4])
+void fm_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
-    uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
     for (int r = 0; r < 10; r++) {
         uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
         uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
@@ -28,6 +28,13 @@ static void philox_block(uint64_t key, uint64_t ctr, uint32_t out[4])
         k1 += PHILOX_W1;
     }
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+static inline void philox_block(uint64_t key, uint64_t ctr, uint32_t out[4])
+{
+    const uint32_t c[4] = {(uint32_t)ctr, (uint32_t)(ctr >> 32), 0, 0};
+    const uint32_t k[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
+    fm_philox4x32_10(c, k, out);
 }
 
 static fm_rng global_rng = {0x853c49e6748fea9bULL, 0};
@@ -103,6 +110,12 @@ static inline void put(fm_tensor *t, int64_t i, bool contig, double v)
     }
 }
 
+static inline double below(fm_dtype dtype, double v, double lo, double hi)
+{
+    bool reached = dtype == FM_FLOAT32 ? (float)v >= (float)hi : v >= hi;
+    return reached && hi > lo ? lo : v;
+}
+
 fm_status fm_rng_uniform(fm_rng *rng, fm_tensor *out, double lo, double hi)
 {
     fm_status st = need_float(out, "rand");
@@ -118,9 +131,10 @@ fm_status fm_rng_uniform(fm_rng *rng, fm_tensor *out, double lo, double hi)
         philox_block(rng->key, base + (uint64_t)(i / 2), b);
         double v0 = lo + (hi - lo) * u01_from(b[0], b[1]);
         double v1 = lo + (hi - lo) * u01_from(b[2], b[3]);
-        /* float32 rounding can reach hi; keep the interval half-open */
-        if (out->dtype == FM_FLOAT32 && (float)v0 >= (float)hi && hi > lo) v0 = lo;
-        if (out->dtype == FM_FLOAT32 && (float)v1 >= (float)hi && hi > lo) v1 = lo;
+        /* rounding (of lo + (hi - lo) u, or to float32) can reach hi; keep
+         * the interval half-open (probability ~2^-24 moved to lo) */
+        v0 = below(out->dtype, v0, lo, hi);
+        v1 = below(out->dtype, v1, lo, hi);
         put(out, i, contig, v0);
         if (i + 1 < n)
             put(out, i + 1, contig, v1);
@@ -171,12 +185,21 @@ fm_status fm_rng_randint(fm_rng *rng, fm_tensor *out, int64_t lo, int64_t hi)
     if (hi < lo)
         return fm_error(FM_EVALUE, "randint: empty range [%lld, %lld]",
                         (long long)lo, (long long)hi);
-    uint64_t range = (uint64_t)(hi - lo) + 1;
+    /* unsigned arithmetic: hi - lo overflows int64 for wide ranges; range 0
+     * means all 2^64 values */
+    uint64_t range = (uint64_t)hi - (uint64_t)lo + 1;
     int64_t n = fm_tensor_numel(out);
     bool contig = fm_tensor_is_contiguous(out);
     for (int64_t i = 0; i < n; i++) {
-        int64_t v = range == 0 ? (int64_t)bounded(rng, UINT64_MAX)
-                               : lo + (int64_t)bounded(rng, range);
+        uint64_t r;
+        if (range == 0) {
+            uint32_t b[4];
+            philox_block(rng->key, rng->counter++, b);
+            r = ((uint64_t)b[0] << 32) | b[1];
+        } else {
+            r = bounded(rng, range);
+        }
+        int64_t v = (int64_t)((uint64_t)lo + r);
         if (out->dtype == FM_INT64 && contig)
             ((int64_t *)out->data)[i] = v;
         else
@@ -225,16 +248,20 @@ static fm_status multinomial_row(fm_rng *rng, const fm_tensor *probs,
         }
         nonzero += w[j] > 0;
     }
-    if (nonzero == 0 || (!replacement && n > nonzero)) {
+    if (n > 0 && (nonzero == 0 || (!replacement && n > nonzero))) {
         st = fm_error(FM_EVALUE, "multinomial: %lld draws from %lld non-zero weights%s",
                       (long long)n, (long long)nonzero,
                       replacement ? "" : " without replacement");
         goto done;
     }
+    double total = 0;
     for (int64_t s = 0; s < n; s++) {
-        double total = 0;
-        for (int64_t j = 0; j < k; j++)
-            cum[j] = (total += w[j]);
+        /* with replacement the cumulative sums never change: build once */
+        if (s == 0 || !replacement) {
+            total = 0;
+            for (int64_t j = 0; j < k; j++)
+                cum[j] = (total += w[j]);
+        }
         double u = fm_rng_uniform01(rng) * total;
         int64_t lo = 0, hi = k - 1; /* first j with cum[j] > u */
         while (lo < hi) {

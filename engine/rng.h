@@ -19,6 +19,11 @@ typedef struct {
 fm_rng *fm_rng_global(void);
 void fm_rng_seed(fm_rng *rng, uint64_t seed);
 
+/* The Philox4x32-10 block function, Random123's philox4x32_R(10, ctr, key);
+ * block i of a generator's stream is ctr = {counter + i (low, high), 0, 0},
+ * key = {key (low, high)}. Exposed for known-answer tests. */
+void fm_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
 /* The next raw values (for C users and tests). */
 uint32_t fm_rng_u32(fm_rng *rng);
 double fm_rng_uniform01(fm_rng *rng);   /* in [0, 1), 53 bits */

@@ -1,0 +1,17 @@
+/* tensor_internal.h — shared among the bindings/tensor*.c files. */
+#ifndef FM_TENSOR_INTERNAL_H
+#define FM_TENSOR_INTERNAL_H
+
+#include "lfm.h"
+
+/* Registry key of the fm.Tensor method table (also metatable.methods). */
+#define FML_TENSOR_METHODS "fm.Tensor.methods"
+
+/* Sizes as varargs or one table from index first; returns the next index. */
+int fmL_checksizes(lua_State *L, int first, int *ndim, int64_t *shape);
+/* t.<name> for a string key at 2 (methods, grad, requires_grad, ...). */
+int fmL_tensor_field(lua_State *L);
+/* t.<name> = v for grad and requires_grad. */
+int fmL_tensor_setfield(lua_State *L);
+
+#endif

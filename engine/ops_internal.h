@@ -1,0 +1,114 @@
+/* ops_internal.h — shared machinery of the ops_*.c files (not public API):
+ * a strided N-d iterator over up to FMI_MAXOP operands that walks every
+ * dimension but the innermost, which the caller's kernel loops over. */
+#ifndef FM_OPS_INTERNAL_H
+#define FM_OPS_INTERNAL_H
+
+#include "fm.h"
+#include "ops.h"
+
+#include <string.h>
+
+#define FMI_MAXOP 4
+
+typedef struct {
+    int nop;
+    int ndim;                          /* >= 1: the last dim is the inner loop */
+    int64_t shape[FM_MAX_DIMS];
+    int64_t stride[FMI_MAXOP][FM_MAX_DIMS];
+    int64_t idx[FM_MAX_DIMS];
+    int64_t off[FMI_MAXOP];            /* element offsets of the current row */
+    int64_t numel;
+} fmi_iter;
+
+/* Strides of t as seen in a broadcast to (ndim, shape): aligned at the last
+ * dim, zero where t has size 1 or lacks the dim. */
+static inline void fmi_bstride(const fm_tensor *t, int ndim, int64_t *stride)
+{
+    int lead = ndim - t->ndim;
+    for (int i = 0; i < ndim; i++) {
+        int j = i - lead;
+        stride[i] = (j < 0 || t->shape[j] == 1) ? 0 : t->stride[j];
+    }
+}
+
+/* Sets up an iteration over shape (ndim dims) with per-operand strides;
+ * drops size-1 dims, merges dims that are contiguous for every operand, and
+ * moves a long dimension inside when the innermost one is tiny. */
+static inline void fmi_init(fmi_iter *it, int nop, int ndim,
+                            const int64_t *shape,
+                            int64_t (*strides)[FM_MAX_DIMS])
+{
+    memset(it, 0, sizeof *it);
+    it->nop = nop;
+    it->numel = 1;
+    int nd = 0;
+    for (int i = 0; i < ndim; i++) {
+        it->numel *= shape[i];
+        if (shape[i] == 1)
+            continue;
+        if (nd > 0) {
+            bool merge = true;
+            for (int k = 0; k < nop; k++)
+                if (it->stride[k][nd - 1] != strides[k][i] * shape[i])
+                    merge = false;
+            if (merge) {
+                it->shape[nd - 1] *= shape[i];
+                for (int k = 0; k < nop; k++)
+                    it->stride[k][nd - 1] = strides[k][i];
+                continue;
+            }
+        }
+        it->shape[nd] = shape[i];
+        for (int k = 0; k < nop; k++)
+            it->stride[k][nd] = strides[k][i];
+        nd++;
+    }
+    if (nd == 0) {
+        it->shape[0] = 1;
+        nd = 1;
+    }
+    /* (n, 2) + (2,): loop n times over 2 elements costs more than looping 2
+     * times over n strided elements. */
+    if (nd >= 2 && it->shape[nd - 1] < 8 && it->shape[nd - 2] > 4 * it->shape[nd - 1]) {
+        int64_t t = it->shape[nd - 1];
+        it->shape[nd - 1] = it->shape[nd - 2];
+        it->shape[nd - 2] = t;
+        for (int k = 0; k < nop; k++) {
+            t = it->stride[k][nd - 1];
+            it->stride[k][nd - 1] = it->stride[k][nd - 2];
+            it->stride[k][nd - 2] = t;
+        }
+    }
+    it->ndim = nd;
+}
+
+static inline int64_t fmi_inner(const fmi_iter *it) { return it->shape[it->ndim - 1]; }
+static inline int64_t fmi_istride(const fmi_iter *it, int k)
+{
+    return it->stride[k][it->ndim - 1];
+}
+
+/* Advances to the next row; false when done. */
+static inline bool fmi_next(fmi_iter *it)
+{
+    for (int d = it->ndim - 2; d >= 0; d--) {
+        if (++it->idx[d] < it->shape[d]) {
+            for (int k = 0; k < it->nop; k++)
+                it->off[k] += it->stride[k][d];
+            return true;
+        }
+        it->idx[d] = 0;
+        for (int k = 0; k < it->nop; k++)
+            it->off[k] -= it->stride[k][d] * (it->shape[d] - 1);
+    }
+    return false;
+}
+
+/* Element pointer helper. */
+static inline void *fmi_ptr(const fm_tensor *t, int64_t off)
+{
+    return (char *)t->data + off * (int64_t)fm_dtype_size(t->dtype);
+}
+
+#endif

@@ -1,0 +1,464 @@
+-- fm.autograd — reverse-mode automatic differentiation over the graph that
+-- the C bindings record (bindings/autograd.c): each tensor made by a
+-- differentiable op from tensors that require grad holds a node
+--   { op = "mul", [1] = a, [2] = b, saved = {...} }.
+-- The backward rules below are written with fm's own differentiable ops, so a
+-- backward pass run with create_graph = true is itself recorded: gradients of
+-- gradients, and forward-mode products by the double-vjp trick (fm.jvp).
+local fm = require "fm"
+local A = fm._autograd
+
+local M = {}
+local rules = {}
+M.rules = rules
+
+local function shape_of(t) return t:shape() end
+
+-- the adjoint of broadcasting: g summed down to x's shape
+local function unbroadcast(g, x)
+  local gs, xs = g:shape(), x:shape()
+  if #gs == #xs then
+    local same = true
+    for i = 1, #gs do if gs[i] ~= xs[i] then same = false; break end end
+    if same then return g end
+  end
+  return g:sum_to(xs)
+end
+
+-- ---- elementwise binary -------------------------------------------------
+function rules.add(n, g) return unbroadcast(g, n[1]), unbroadcast(g, n[2]) end
+function rules.sub(n, g) return unbroadcast(g, n[1]), unbroadcast(-g, n[2]) end
+function rules.mul(n, g)
+  return unbroadcast(g * n[2], n[1]), unbroadcast(g * n[1], n[2])
+end
+function rules.div(n, g)
+  local a, b = n[1], n[2]
+  return unbroadcast(g / b, n[1]), unbroadcast(-(g * a) / (b * b), n[2])
+end
+function rules.pow(n, g)
+  local a, b = n[1], n[2]
+  local ga = g * b * a ^ (b - 1)
+  local gb = g * (a ^ b) * a:log()
+  return unbroadcast(ga, a), unbroadcast(gb, b)
+end
+function rules.maximum(n, g)
+  local m = n[1]:ge(n[2])
+  return unbroadcast(g * m, n[1]), unbroadcast(g * (1 - m), n[2])
+end
+function rules.minimum(n, g)
+  local m = n[1]:le(n[2])
+  return unbroadcast(g * m, n[1]), unbroadcast(g * (1 - m), n[2])
+end
+function rules.atan2(n, g)
+  local a, b = n[1], n[2]
+  local r = a * a + b * b
+  return unbroadcast(g * b / r, a), unbroadcast(-(g * a) / r, b)
+end
+
+-- tensor op number, and number op tensor ("r" prefix)
+function rules.add_scalar(_, g) return g end
+rules.radd_scalar = rules.add_scalar
+rules.sub_scalar = rules.add_scalar
+function rules.rsub_scalar(_, g) return -g end
+function rules.mul_scalar(n, g) return g * n.saved[1] end
+rules.rmul_scalar = rules.mul_scalar
+function rules.div_scalar(n, g) return g / n.saved[1] end
+function rules.rdiv_scalar(n, g)
+  local a = n[1]
+  return -(g * n.saved[1]) / (a * a)
+end
+function rules.pow_scalar(n, g)
+  local s, a = n.saved[1], n[1]
+  if s == 2 then return g * a * 2 end
+  if s == 1 then return g end
+  return g * s * a ^ (s - 1)
+end
+function rules.rpow_scalar(n, g)
+  local s, a = n.saved[1], n[1]
+  return g * (s ^ a) * math.log(s)
+end
+
+-- ---- elementwise unary ----------------------------------------------------
+function rules.neg(_, g) return -g end
+function rules.exp(n, g) return g * n.saved[1] end
+function rules.log(n, g) return g / n[1] end
+function rules.sqrt(n, g) return g * 0.5 / n.saved[1] end
+function rules.sin(n, g) return g * n[1]:cos() end
+function rules.cos(n, g) return -(g * n[1]:sin()) end
+function rules.tanh(n, g)
+  local y = n.saved[1]
+  return g * (1 - y * y)
+end
+function rules.sigmoid(n, g)
+  local y = n.saved[1]
+  return g * y * (1 - y)
+end
+function rules.silu(n, g) return g * n[1]:silu_grad() end
+function rules.relu(n, g) return g * n[1]:relu_grad() end
+function rules.gelu(n, g) return g * n[1]:gelu_grad() end
+function rules.softplus(n, g) return g * n[1]:sigmoid() end
+function rules.abs(n, g) return g * n[1]:sign() end
+function rules.square(n, g) return g * n[1] * 2 end
+function rules.reciprocal(n, g)
+  local a = n[1]
+  return -g / (a * a)
+end
+function rules.log1p(n, g) return g / (n[1] + 1) end
+function rules.expm1(n, g) return g * n[1]:exp() end
+function rules.clamp(n, g)
+  local a, lo, hi = n[1], n.saved[1], n.saved[2]
+  return g * a:ge(lo) * a:le(hi)
+end
+function rules.where(n, g)
+  local c = n.saved[1]
+  return unbroadcast(fm.where(c, g, 0), n[1]), unbroadcast(fm.where(c, 0, g), n[2])
+end
+-- derivatives of activations (second-order terms, for create_graph)
+function rules.silu_grad(n, g)
+  local x = n[1]
+  local s = x:sigmoid()
+  return g * s * (1 - s) * (x * (1 - 2 * s) + 2)
+end
+function rules.sigmoid_grad(n, g)
+  local s = n[1]:sigmoid()
+  return g * s * (1 - s) * (1 - 2 * s)
+end
+function rules.tanh_grad(n, g)
+  local y = n[1]:tanh()
+  return g * (y * (1 - y * y)) * -2
+end
+function rules.relu_grad(n, g) return g * 0 end
+function rules.softplus_grad(n, g)
+  local s = n[1]:sigmoid()
+  return g * s * (1 - s)
+end
+
+-- ---- conversions and copies -------------------------------------------------
+function rules.clone(_, g) return g end
+function rules.to_dtype(n, g) return g:to(n[1]:dtype()) end
+function rules.sum_to(n, g) return g:expand(n.saved[1]) end
+
+-- ---- reductions ---------------------------------------------------------------
+-- saved = {dim (0 = all), keepdim, param, out}
+local function expand_back(n, g)
+  local a, dim, keepdim = n[1], n.saved[1], n.saved[2]
+  if dim ~= 0 and not keepdim then g = g:unsqueeze(dim) end
+  if dim == 0 then g = g:reshape(g:numel() == 1 and {} or g:shape()) end
+  return g:expand(a:shape())
+end
+local function count(n)
+  local a, dim = n[1], n.saved[1]
+  return dim == 0 and a:numel() or a:shape(dim)
+end
+function rules.sum(n, g) return expand_back(n, g) end
+function rules.mean(n, g) return expand_back(n, g) / count(n) end
+function rules.prod(n, g)
+  local out = n.saved[4]
+  return expand_back(n, g) * expand_back(n, out) / n[1]
+end
+local function minmax(n, g)
+  local a, dim = n[1], n.saved[1]
+  local out = expand_back(n, n.saved[4])
+  local mask = a:eq(out)
+  local cnt = dim == 0 and mask:sum() or mask:sum(dim, true)
+  return expand_back(n, g) * mask / cnt
+end
+rules.max, rules.min = minmax, minmax
+function rules.var(n, g)
+  local a, dim, correction = n[1], n.saved[1], n.saved[3]
+  local mean = dim == 0 and a:mean() or a:mean(dim, true)
+  return expand_back(n, g) * (a - mean) * (2 / (count(n) - correction))
+end
+function rules.norm(n, g)
+  local a, p = n[1], n.saved[3]
+  local out = expand_back(n, n.saved[4])
+  if p == 2 then return expand_back(n, g) * a / out end
+  return expand_back(n, g) * a:sign() * a:abs() ^ (p - 1) / out ^ (p - 1)
+end
+function rules.logsumexp(n, g)
+  local out = expand_back(n, n.saved[4])
+  return expand_back(n, g) * (n[1] - out):exp()
+end
+function rules.softmax(n, g)
+  local dim, y = n.saved[1], n.saved[2]
+  return y * (g - (g * y):sum(dim, true))
+end
+function rules.log_softmax(n, g)
+  local dim, y = n.saved[1], n.saved[2]
+  return g - y:exp() * g:sum(dim, true)
+end
+
+-- ---- products -------------------------------------------------------------------
+function rules.mm(n, g) return g:mm(n[2]:t()), n[1]:t():mm(g) end
+function rules.bmm(n, g)
+  return g:bmm(n[2]:transpose(2, 3)), n[1]:transpose(2, 3):bmm(g)
+end
+-- D_ij = |a_i - b_j|^2: dD/da_i = 2 sum_j g_ij (a_i - b_j)
+function rules.cdist2(n, g)
+  local a, b = n[1], n[2]
+  local ga = (a * g:sum(2, true) - g:mm(b)) * 2
+  local gb = (b * g:sum(1):reshape(-1, 1) - g:t():mm(a)) * 2
+  return ga, gb
+end
+
+-- ---- views and indexing -------------------------------------------------------------
+-- g placed into zeros of a's shape along dim at [start, start + len)
+local function pad_along(a, g, dim, start, len)
+  local parts = {}
+  local shape = a:shape()
+  local before, after = start - 1, shape[dim] - (start - 1 + len)
+  local function zeros(size)
+    local s = {}
+    for i = 1, #shape do s[i] = shape[i] end
+    s[dim] = size
+    return fm.zeros(s, g:dtype())
+  end
+  if before > 0 then parts[#parts + 1] = zeros(before) end
+  parts[#parts + 1] = g
+  if after > 0 then parts[#parts + 1] = zeros(after) end
+  return #parts == 1 and g or fm.cat(parts, dim)
+end
+function rules.narrow(n, g)
+  local s = n.saved
+  return pad_along(n[1], g, s[1], s[2], s[3])
+end
+function rules.select(n, g)
+  local dim, index = n.saved[1], n.saved[2]
+  return pad_along(n[1], g:unsqueeze(dim), dim, index, 1)
+end
+function rules.transpose(n, g) return g:transpose(n.saved[1], n.saved[2]) end
+function rules.permute(n, g)
+  local perm, inv = n.saved[1], {}
+  for i, p in ipairs(perm) do inv[p] = i end
+  return g:permute(inv)
+end
+function rules.reshape(n, g) return g:reshape(n.saved[1]) end
+function rules.expand(n, g) return g:sum_to(n.saved[1]) end
+function rules.index(n, g)
+  local a = n[1]
+  return fm.zeros(a:shape(), g:dtype()):index_add(n.saved[1], n.saved[2], g)
+end
+function rules.gather(n, g)
+  local a = n[1]
+  return fm.zeros(a:shape(), g:dtype()):scatter_add(n.saved[1], n.saved[2], g)
+end
+function rules.scatter_add(n, g) return g, g:gather(n.saved[1], n.saved[2]) end
+function rules.index_add(n, g) return g, g:index(n.saved[1], n.saved[2]) end
+function rules.cat(n, g)
+  local dim, sizes = n.saved[1], n.saved[2]
+  local out, start = {}, 1
+  for i = 1, #sizes do
+    out[i] = g:narrow(dim, start, sizes[i])
+    start = start + sizes[i]
+  end
+  return table.unpack(out, 1, #sizes)
+end
+
+function rules.released()
+  error("backward: the graph was already released by an earlier backward " ..
+        "(pass {retain_graph = true} to the first one)", 0)
+end
+
+-- ---- the traversal -------------------------------------------------------------
+
+-- Tensors reachable from roots through nodes, inputs before outputs.
+local function toposort(roots)
+  local order, visited, stack = {}, {}, {}
+  for i = #roots, 1, -1 do stack[#stack + 1] = {roots[i], false} end
+  while #stack > 0 do
+    local top = table.remove(stack)
+    local t, done = top[1], top[2]
+    if done then
+      order[#order + 1] = t
+    elseif not visited[t] then
+      visited[t] = true
+      stack[#stack + 1] = {t, true}
+      local node = A.node(t)
+      if node then
+        for i = #node, 1, -1 do
+          local x = node[i]
+          if fm.is_tensor(x) and x.requires_grad and not visited[x] then
+            stack[#stack + 1] = {x, false}
+          end
+        end
+      end
+    end
+  end
+  return order
+end
+
+local released = { op = "released", saved = {} }
+
+local function accumulate(grads, t, g)
+  local old = grads[t]
+  grads[t] = old and old + g or g
+end
+
+-- Propagates grad_outputs back from outputs. Returns the table of gradients
+-- of every tensor reached (keyed by tensor).
+local function propagate(outputs, grad_outputs, opts)
+  local grads = {}
+  for i, out in ipairs(outputs) do accumulate(grads, out, grad_outputs[i]) end
+  local order = toposort(outputs)
+  local function run()
+    for k = #order, 1, -1 do
+      local t = order[k]
+      local node = A.node(t)
+      local g = grads[t]
+      if node and g then
+        local rule = rules[node.op]
+        if not rule then error("backward: no rule for op '" .. node.op .. "'", 0) end
+        local gi = table.pack(rule(node, g, t))
+        for i = 1, #node do
+          local x = node[i]
+          if gi[i] ~= nil and fm.is_tensor(x) and x.requires_grad then
+            accumulate(grads, x, gi[i])
+          end
+        end
+        if not opts.retain_graph and not opts.create_graph then A.set_node(t, released) end
+      end
+    end
+  end
+  if opts.create_graph then fm.enable_grad(run) else fm.no_grad(run) end
+  return grads
+end
+
+local function as_list(x)
+  if fm.is_tensor(x) then return {x} end
+  return x
+end
+
+local function default_grad(out, what)
+  if out:numel() ~= 1 then
+    error(what .. ": grad can be implied only for a single-element output, got shape (" ..
+          table.concat(out:shape(), ", ") .. "); pass grad_outputs", 0)
+  end
+  return fm.ones_like(out)
+end
+
+--- x:backward([grad [, {retain_graph=, create_graph=}]]): accumulates d(x)/d(leaf)
+-- into leaf.grad for every leaf that requires grad.
+function M.backward(root, grad, opts)
+  opts = opts or {}
+  if not root.requires_grad then
+    error("backward: tensor does not require grad (no parameter reached it)", 0)
+  end
+  grad = grad or default_grad(root, "backward")
+  local order = toposort({root})
+  local grads = propagate({root}, {grad}, opts)
+  for _, t in ipairs(order) do
+    local g = grads[t]
+    if g and A.node(t) == nil and t.requires_grad then
+      if not opts.create_graph then g = g:detach() end
+      local old = t.grad
+      if old then
+        t.grad = old + g
+      else
+        t.grad = (g:is_contiguous() and g ~= root) and g or g:clone()
+      end
+    end
+  end
+end
+
+--- fm.grad(outputs, inputs [, {grad_outputs=, create_graph=, retain_graph=}])
+-- returns the list of gradients of sum(outputs * grad_outputs) with respect to
+-- each input, without touching .grad. Inputs the outputs do not depend on get
+-- zeros.
+function M.grad(outputs, inputs, opts)
+  opts = opts or {}
+  local single = fm.is_tensor(inputs)
+  outputs, inputs = as_list(outputs), as_list(inputs)
+  local gos = opts.grad_outputs and as_list(opts.grad_outputs) or {}
+  for i, out in ipairs(outputs) do
+    if not out.requires_grad then
+      error("grad: output " .. i .. " does not require grad", 0)
+    end
+    gos[i] = gos[i] or default_grad(out, "grad")
+  end
+  local grads = propagate(outputs, gos, opts)
+  local result = {}
+  for i, x in ipairs(inputs) do
+    local g = grads[x]
+    if g == nil then g = fm.zeros_like(x)
+    elseif not opts.create_graph then g = g:detach() end
+    result[i] = g
+  end
+  if single then return result[1] end
+  return result
+end
+
+--- fm.jvp(fn, inputs, tangents) -> outputs, output tangents: the forward-mode
+-- product J u of fn at inputs, by differentiating the (linear) vector-Jacobian
+-- product v -> J^T v with respect to v ("double vjp").
+function M.jvp(fn, inputs, tangents)
+  local single = fm.is_tensor(inputs)
+  inputs, tangents = as_list(inputs), as_list(tangents)
+  return fm.enable_grad(function()
+    local xs = {}
+    for i, x in ipairs(inputs) do xs[i] = x:detach():requires_grad_() end
+    local out = fn(table.unpack(xs))
+    local out_single = fm.is_tensor(out)
+    local outs = as_list(out)
+    local vs = {}
+    for i, o in ipairs(outs) do vs[i] = fm.zeros_like(o):requires_grad_() end
+    local gx = M.grad(outs, xs, {grad_outputs = vs, create_graph = true})
+    local used_g, used_t = {}, {}
+    for i, g in ipairs(gx) do
+      if g.requires_grad then used_g[#used_g + 1] = g; used_t[#used_t + 1] = tangents[i] end
+    end
+    local jv
+    if #used_g == 0 then
+      jv = {}
+      for i, o in ipairs(outs) do jv[i] = fm.zeros_like(o) end
+    else
+      jv = M.grad(used_g, vs, {grad_outputs = used_t})
+    end
+    for i, o in ipairs(outs) do outs[i] = o:detach() end
+    if out_single then return outs[1], jv[1] end
+    return outs, jv
+  end)
+end
+
+--- fm.gradcheck(fn, inputs [, {eps=1e-6, atol=1e-5, rtol=1e-3}]) compares the
+-- gradients of sum(fn(inputs) * w) (w fixed random weights) with central
+-- finite differences, input by input, element by element. Inputs should be
+-- float64. Returns true, or false and a message naming the worst element.
+function M.gradcheck(fn, inputs, opts)
+  opts = opts or {}
+  local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
+  inputs = as_list(inputs)
+  for i, x in ipairs(inputs) do
+    if x:dtype() ~= "float64" then
+      return false, "gradcheck: input " .. i .. " is " .. x:dtype() .. ", float64 expected"
+    end
+  end
+  local xs = {}
+  for i, x in ipairs(inputs) do xs[i] = x:clone():requires_grad_() end
+  local out0 = fm.enable_grad(function() return fn(table.unpack(xs)) end)
+  local w = fm.rand(out0:shape(), "float64") + 0.5
+  local function scalar(...)
+    return fm.no_grad(function(...) return (fn(...) * w):sum():item() end, ...)
+  end
+  local analytic = M.grad({(out0 * w):sum()}, xs)
+  for i, x in ipairs(xs) do
+    local flat = x:detach():view(-1)
+    local ga = analytic[i]:reshape(-1)
+    for k = 1, flat:numel() do
+      local old = flat[k]
+      flat[k] = old + eps
+      local fp = scalar(table.unpack(xs))
+      flat[k] = old - eps
+      local fmn = scalar(table.unpack(xs))
+      flat[k] = old
+      local numeric = (fp - fmn) / (2 * eps)
+      local a = ga[k]
+      if math.abs(a - numeric) > atol + rtol * math.abs(numeric) then
+        return false, string.format("gradcheck: input %d element %d: analytic %.10g, " ..
+          "finite difference %.10g", i, k, a, numeric)
+      end
+    end
+  end
+  return true
+end
+
+return M

@@ -1,0 +1,225 @@
+/* test_npy.c — .npy round trips (every dtype, views, int32, scalars, empty)
+ * and malformed files (missing, bad magic, every truncation, bad dicts,
+ * byte flips): each must fail with FM_EIO naming the file, never crash. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fm.h"
+#include "npy.h"
+
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
+    fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " [%s]\n", fm_last_error()); } } while (0)
+
+static char dir[] = "/tmp/fm_test_npy_XXXXXX";
+static char path[256], bad[256];
+
+/* Reads path fully into a new tensor (caller frees); status returned. */
+static fm_status load(const char *p, fm_tensor *t)
+{
+    fm_npy_header h;
+    fm_status st = fm_npy_read_header(p, &h);
+    if (st)
+        return st;
+    st = fm_tensor_alloc(t, h.dtype, h.ndim, h.shape);
+    if (st)
+        return st;
+    st = fm_npy_read_data(p, t);
+    if (st)
+        fm_tensor_free(t);
+    return st;
+}
+
+static bool same(const fm_tensor *a, const fm_tensor *b)
+{
+    if (!fm_tensor_same_shape(a, b))
+        return false;
+    for (int64_t i = 0; i < fm_tensor_numel(a); i++)
+        if (fm_tensor_get(a, i) != fm_tensor_get(b, i))
+            return false;
+    return true;
+}
+
+static void test_roundtrip(fm_dtype dtype, int ndim, const int64_t *shape)
+{
+    fm_tensor t, r;
+    fm_tensor_alloc(&t, dtype, ndim, shape);
+    for (int64_t i = 0; i < fm_tensor_numel(&t); i++)
+        fm_tensor_set(&t, i, dtype == FM_INT64 ? (double)(i * 7919 - 100000) : (double)i * 0.37 - 3);
+    CHECK(fm_npy_write(path, &t, false) == FM_OK, "write %s", fm_dtype_name(dtype));
+    CHECK(load(path, &r) == FM_OK, "read %s", fm_dtype_name(dtype));
+    CHECK(r.dtype == dtype && same(&t, &r), "round trip %s ndim %d", fm_dtype_name(dtype), ndim);
+    fm_tensor_free(&r);
+    fm_tensor_free(&t);
+}
+
+static void test_views_and_int32(void)
+{
+    /* a transposed (non-contiguous) view is written in its logical order */
+    fm_tensor t, v, r;
+    int64_t shape[2] = {3, 4};
+    fm_tensor_alloc(&t, FM_INT64, 2, shape);
+    for (int64_t i = 0; i < 12; i++)
+        ((int64_t *)t.data)[i] = i - 5;
+    v = t;
+    v.shape[0] = 4; v.shape[1] = 3; v.stride[0] = 1; v.stride[1] = 4;
+    CHECK(fm_npy_write(path, &v, true) == FM_OK, "write int32 view");
+    fm_npy_header h;
+    CHECK(fm_npy_read_header(path, &h) == FM_OK && h.int32 && h.dtype == FM_INT64 &&
+          h.ndim == 2 && h.shape[0] == 4 && h.shape[1] == 3, "int32 header");
+    CHECK(load(path, &r) == FM_OK && same(&v, &r), "int32 transposed round trip");
+    ((int64_t *)t.data)[3] = (int64_t)1 << 40;
+    CHECK(fm_npy_write(path, &t, true) == FM_EVALUE, "int32 overflow must fail");
+    /* the failed write left the previous file intact, and no temporary */
+    fm_tensor r2;
+    CHECK(load(path, &r2) == FM_OK && same(&r2, &r), "atomic: old file kept");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
+    CHECK(system(cmd) == 0, "temporary file left behind in %s", dir);
+    fm_tensor_free(&r2);
+    fm_tensor_free(&r);
+    fm_tensor f;
+    fm_tensor_alloc(&f, FM_FLOAT32, 2, shape);
+    CHECK(fm_npy_write(path, &f, true) == FM_ETYPE, "float as int32 must fail");
+    fm_tensor_free(&f);
+    fm_tensor_free(&t);
+}
+
+static void write_bytes(const char *p, const void *data, size_t n)
+{
+    FILE *f = fopen(p, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static void expect_eio(const char *what)
+{
+    fm_tensor r;
+    fm_status st = load(bad, &r);
+    CHECK(st == FM_EIO && strstr(fm_last_error(), bad), "%s must fail with EIO naming the file", what);
+    if (st == FM_OK)
+        fm_tensor_free(&r);
+}
+
+/* A v1.0 file with the given dict text and data bytes. */
+static void write_npy(const char *dict, size_t datalen)
+{
+    unsigned char buf[1024] = "\x93NUMPY\x01\x00";
+    size_t n = strlen(dict);
+    buf[8] = (unsigned char)n;
+    buf[9] = 0;
+    memcpy(buf + 10, dict, n);
+    memset(buf + 10 + n, 0, datalen);
+    write_bytes(bad, buf, 10 + n + datalen);
+}
+
+static void test_malformed(void)
+{
+    snprintf(bad, sizeof bad, "%s/missing.npy", dir);
+    expect_eio("missing file");
+    snprintf(bad, sizeof bad, "%s/bad.npy", dir);
+    write_bytes(bad, "PK\x03\x04 not numpy at all", 22);
+    expect_eio("bad magic");
+    write_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 24);
+    fm_tensor r;
+    CHECK(load(bad, &r) == FM_OK && r.shape[0] == 2 && r.shape[1] == 3, "hand-made file");
+    fm_tensor_free(&r);
+    write_npy("{'shape': (6,), 'descr': \"<f8\", 'fortran_order': False}  \n", 48);
+    CHECK(load(bad, &r) == FM_OK && r.ndim == 1 && r.shape[0] == 6, "any key order");
+    fm_tensor_free(&r);
+    const char *dicts[] = {
+        "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n",
+        "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }\n",
+        "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3 }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3], }\n",
+        "{'descr': '<f4', 'fortran_order': False }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}\n",
+        "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}\n",
+        "{'descr': '<f4', 'fortran_order': Fals, 'shape': (2, 3), }\n",
+        "{'descr': '<f4, 'fortran_order': False, 'shape': (2, 3), }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,6), }\n",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } x\n",
+        "'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n",
+    };
+    for (size_t i = 0; i < sizeof dicts / sizeof dicts[0]; i++) {
+        write_npy(dicts[i], 24);
+        expect_eio(dicts[i]);
+    }
+    write_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n", 28);
+    expect_eio("extra data");
+    unsigned char v9[10] = "\x93NUMPY\x09\x00\x10\x00";
+    write_bytes(bad, v9, 10);
+    expect_eio("unknown version");
+}
+
+/* Every truncation and every single-byte flip of a valid file. */
+static void test_truncate_and_flip(void)
+{
+    int64_t shape[2] = {5, 3};
+    fm_tensor t;
+    fm_tensor_alloc(&t, FM_FLOAT64, 2, shape);
+    for (int i = 0; i < 15; i++)
+        ((double *)t.data)[i] = i;
+    fm_npy_write(path, &t, false);
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[512];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    CHECK(n == 128 + 120, "file size %zu (64-byte aligned header + data)", n);
+    for (size_t k = 0; k < n; k++) {
+        write_bytes(bad, buf, k);
+        expect_eio("truncated file");
+    }
+    int ok = 0;
+    for (size_t k = 0; k < 128; k++) { /* flips in the header */
+        unsigned char c[512];
+        memcpy(c, buf, n);
+        c[k] ^= 0xff;
+        write_bytes(bad, c, n);
+        fm_tensor r;
+        fm_status st = load(bad, &r);
+        CHECK(st == FM_OK || (st == FM_EIO && strstr(fm_last_error(), bad)),
+              "flip at %zu: status %d", k, (int)st);
+        if (st == FM_OK) {
+            ok++;
+            CHECK(same(&t, &r), "flip at %zu accepted but data differ", k);
+            fm_tensor_free(&r);
+        }
+    }
+    CHECK(ok == 1, "only the minor-version flip is harmless, %d accepted", ok);
+    fm_tensor_free(&t);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/t.npy", dir);
+    int64_t s3[3] = {2, 3, 4}, s1[1] = {0};
+    test_roundtrip(FM_FLOAT32, 3, s3);
+    test_roundtrip(FM_FLOAT64, 3, s3);
+    test_roundtrip(FM_INT64, 3, s3);
+    test_roundtrip(FM_FLOAT64, 0, NULL);
+    test_roundtrip(FM_FLOAT32, 1, s1);
+    test_views_and_int32();
+    test_malformed();
+    test_truncate_and_flip();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    if (failures)
+        fprintf(stderr, "%d failures\n", failures);
+    else
+        printf("test_npy: all passed\n");
+    return failures != 0;
+}

@@ -1,0 +1,218 @@
+/* test_safetensors.c — safetensors round trips (dtypes, views, I32,
+ * metadata, empty file) and corrupt files (hand-made headers for each rule,
+ * every truncation, header byte flips): each must fail with FM_EIO naming
+ * the file before any tensor is read, never crash. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fm.h"
+#include "safetensors.h"
+
+static int failures;
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
+    fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+    fprintf(stderr, __VA_ARGS__); fprintf(stderr, " [%s]\n", fm_last_error()); } } while (0)
+
+static char dir[] = "/tmp/fm_test_st_XXXXXX";
+static char path[256], bad[256];
+
+static bool same(const fm_tensor *a, const fm_tensor *b)
+{
+    if (!fm_tensor_same_shape(a, b))
+        return false;
+    for (int64_t i = 0; i < fm_tensor_numel(a); i++)
+        if (fm_tensor_get(a, i) != fm_tensor_get(b, i))
+            return false;
+    return true;
+}
+
+/* Opens p and reads every tensor; returns the status (tensors discarded). */
+static fm_status load_all(const char *p)
+{
+    fm_safetensors st;
+    fm_status s = fm_safetensors_open(p, &st);
+    for (int i = 0; !s && i < st.n; i++) {
+        fm_tensor t;
+        s = fm_tensor_alloc(&t, st.entries[i].dtype, st.entries[i].ndim, st.entries[i].shape);
+        if (!s) {
+            s = fm_safetensors_read(&st, i, &t);
+            fm_tensor_free(&t);
+        }
+    }
+    fm_safetensors_close(&st);
+    return s;
+}
+
+static void test_roundtrip(void)
+{
+    fm_tensor a, b, c, cv;
+    int64_t sa[2] = {2, 3}, sc[2] = {3, 2};
+    fm_tensor_alloc(&a, FM_FLOAT32, 2, sa);
+    fm_tensor_alloc(&b, FM_FLOAT64, 0, NULL);
+    fm_tensor_alloc(&c, FM_INT64, 2, sc);
+    for (int i = 0; i < 6; i++) {
+        ((float *)a.data)[i] = 0.5f * (float)i - 1;
+        ((int64_t *)c.data)[i] = -3 + 1000 * i;
+    }
+    *(double *)b.data = 3.141592653589793;
+    cv = c; /* transposed view (2, 3) */
+    cv.shape[0] = 2; cv.shape[1] = 3; cv.stride[0] = 1; cv.stride[1] = 2;
+    const char *names[] = {"layer.weight", "scale", "idx \"quoted\""};
+    const fm_tensor *ts[] = {&a, &b, &cv};
+    bool i32[] = {false, false, true};
+    const char *keys[] = {"format", "seed"}, *vals[] = {"pt", "42"};
+    CHECK(fm_safetensors_write(path, 3, names, ts, i32, 2, keys, vals) == FM_OK, "write");
+    fm_safetensors st;
+    CHECK(fm_safetensors_open(path, &st) == FM_OK, "open");
+    CHECK(st.n == 3 && st.nmeta == 2 && st.data_start % 8 == 0, "n %d nmeta %d start %llu",
+          st.n, st.nmeta, (unsigned long long)st.data_start);
+    CHECK(strcmp(st.meta_keys[1], "seed") == 0 && strcmp(st.meta_values[1], "42") == 0, "meta");
+    for (int k = 0; k < 3; k++) {
+        int i = fm_safetensors_find(&st, names[k]);
+        CHECK(i >= 0, "find %s", names[k]);
+        if (i < 0)
+            continue;
+        CHECK(st.entries[i].int32 == i32[k] && st.entries[i].dtype == ts[k]->dtype, "dtype %s", names[k]);
+        fm_tensor r;
+        fm_tensor_alloc(&r, st.entries[i].dtype, st.entries[i].ndim, st.entries[i].shape);
+        CHECK(fm_safetensors_read(&st, i, &r) == FM_OK && same(&r, ts[k]), "data %s", names[k]);
+        fm_tensor_free(&r);
+    }
+    CHECK(fm_safetensors_find(&st, "nope") == -1, "find missing");
+    fm_tensor wrong;
+    fm_tensor_alloc(&wrong, FM_FLOAT64, 2, sa);
+    CHECK(fm_safetensors_read(&st, fm_safetensors_find(&st, "layer.weight"), &wrong) == FM_ESHAPE,
+          "wrong dtype refused");
+    fm_tensor_free(&wrong);
+    fm_safetensors_close(&st);
+    fm_safetensors_close(&st); /* idempotent */
+    const char *dup[] = {"x", "x"};
+    const fm_tensor *ab[] = {&a, &a};
+    CHECK(fm_safetensors_write(bad, 2, dup, ab, NULL, 0, NULL, NULL) == FM_EVALUE, "duplicate names");
+    const char *meta[] = {"__metadata__"};
+    CHECK(fm_safetensors_write(bad, 1, meta, ab, NULL, 0, NULL, NULL) == FM_EVALUE, "reserved name");
+    CHECK(fm_safetensors_write(bad, 0, NULL, NULL, NULL, 0, NULL, NULL) == FM_OK && load_all(bad) == FM_OK,
+          "empty file");
+    fm_tensor_free(&a);
+    fm_tensor_free(&b);
+    fm_tensor_free(&c);
+}
+
+/* A file with the given JSON header and datalen zero bytes of data. */
+static void write_st(const char *json, size_t datalen)
+{
+    size_t n = strlen(json);
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    FILE *f = fopen(bad, "wb");
+    fwrite(len, 1, 8, f);
+    fwrite(json, 1, n, f);
+    for (size_t i = 0; i < datalen; i++)
+        fputc(0, f);
+    fclose(f);
+}
+
+static void expect_eio(const char *what)
+{
+    fm_status s = load_all(bad);
+    CHECK(s == FM_EIO && strstr(fm_last_error(), bad), "%s: EIO naming the file expected, got %d",
+          what, (int)s);
+}
+
+static void test_malformed(void)
+{
+    snprintf(bad, sizeof bad, "%s/missing.safetensors", dir);
+    expect_eio("missing file");
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    write_st("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8);
+    CHECK(load_all(bad) == FM_OK, "hand-made file");
+    static const struct { const char *json; size_t datalen; } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8},   /* bad JSON */
+        {"[1, 2]", 0},                                                          /* not object */
+        {"{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4}, /* dtype */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4},  /* out of range */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12}, /* overlap */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12}, /* gap */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 9},  /* stray bytes */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8},  /* size mismatch */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,2],\"data_offsets\":[0,8]}}", 8},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 8},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 8},
+        {"{\"a\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8},
+        {"{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8},
+        {"{\"a\":[1]}", 0},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}", 8},   /* duplicate */
+        {"{\"__metadata__\":{\"k\":1}}", 0},
+        {"{\"__metadata__\":[]}", 0},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_st(cases[i].json, cases[i].datalen);
+        expect_eio(cases[i].json);
+    }
+    /* header length beyond the file, and absurd */
+    unsigned char huge[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
+    FILE *f = fopen(bad, "wb");
+    fwrite(huge, 1, 10, f);
+    fclose(f);
+    expect_eio("header length beyond file");
+}
+
+static void test_truncate_and_flip(void)
+{
+    FILE *f = fopen(path, "rb");
+    static unsigned char buf[4096], c[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | buf[i];
+    for (size_t k = 0; k < n; k++) {
+        f = fopen(bad, "wb");
+        fwrite(buf, 1, k, f);
+        fclose(f);
+        expect_eio("truncated file");
+    }
+    int ok = 0;
+    for (size_t k = 0; k < 8 + hlen; k++) {
+        memcpy(c, buf, n);
+        c[k] ^= 0xff;
+        f = fopen(bad, "wb");
+        fwrite(c, 1, n, f);
+        fclose(f);
+        fm_status s = load_all(bad);
+        CHECK(s == FM_OK || (s == FM_EIO && strstr(fm_last_error(), bad)), "flip at %zu: %d", k, (int)s);
+        ok += s == FM_OK;
+    }
+    /* the header is ASCII, so x ^ 0xff is a lone byte >= 0x80: invalid UTF-8;
+     * a flipped length byte points past the file: every flip must be caught */
+    CHECK(ok == 0, "%d of %llu header flips accepted", ok, (unsigned long long)(8 + hlen));
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/t.safetensors", dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    test_roundtrip();
+    test_malformed();
+    test_truncate_and_flip();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    if (failures)
+        fprintf(stderr, "%d failures\n", failures);
+    else
+        printf("test_safetensors: all passed\n");
+    return failures != 0;
+}
