@@ -36,9 +36,10 @@ awk '
   END {
     split("machine unset", S, " ")
     split("4096x256x256 1024x1024x1024 256x4096x256_tn", G, " ")
+    split("4096x256x256 1024x1024x1024 256x256x4096_tn", C, " ")  # sgemm_cblas names M x N x K
     for (s = 1; s <= 2; s++) {
       for (g = 1; g <= 3; g++) {
-        f = v[S[s] ".gemm_fmlua_" G[g] "_median"]; c = v[S[s] ".gemm_cblas_" G[g] "_median"]
+        f = v[S[s] ".gemm_fmlua_" G[g] "_median"]; c = v[S[s] ".gemm_cblas_" C[g] "_median"]
         n = v[S[s] ".gemm_numpy_" G[g] "_median"]; t = v[S[s] ".gemm_torch_" G[g] "_median"]
         printf "| %s | sgemm %s GFLOP/s | %.1f | %.1f | %.1f | %.1f | %.2f of cblas |\n", S[s], G[g], f, c, n, t, (c > 0 ? f / c : 0)
       }
