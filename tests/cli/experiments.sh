@@ -9,7 +9,7 @@ HERE=$(dirname "$0")
 export FM_PROGRESS=lines
 
 have_training=$("$FMLUA" -e 'local fm = require "fm"
-  print(fm.nn and fm.optim and fm.ode and fm.field and "yes" or "no")' 2>/dev/null)
+  print(fm.nn and fm.optim and fm.ode and fm.field and fm.langevin and "yes" or "no")' 2>/dev/null)
 
 tiny() { # name: the options that make experiment <name> take about a second
     case "$1" in
@@ -17,12 +17,12 @@ tiny() { # name: the options that make experiment <name> take about a second
         *) echo "--steps 20 --n 200" ;;
     esac
 }
-needs_training() { [ "$1" != exact_field ] && [ "$1" != langevin ]; }
+needs_training() { [ "$1" != exact_field ]; }
 
 for exp in experiments/*.lua; do
     name=$(basename "$exp" .lua)
     if needs_training "$name" && [ "$have_training" != yes ]; then
-        echo "skip $name (fm.nn / fm.optim / fm.ode not in this build)"; continue
+        echo "skip $name (fm.nn / fm.optim / fm.ode / fm.langevin not in this build)"; continue
     fi
     out="$TMP/$name"
     if "$FMLUA" "$exp" $(tiny "$name") --seed 3 --out "$out" >"$TMP/$name.log" 2>&1; then
