@@ -94,8 +94,11 @@ fm_status fm_mlp_euler(const fm_mlp *mlp, const fm_tensor *params,
                        fm_tensor *x, double t0, double t1, int64_t steps,
                        fm_mlp_work *work);
 
-/* Rows per block in fm_mlp_euler (measured with bench/mlp_c). Settable for
- * benchmarks; values < 1 mean the default. */
+/* Rows per block in fm_mlp_euler, fm_mlp_field_eval and inference forward
+ * (values < 1 mean the default, 512: two 512 x 256 float32 activation blocks
+ * fill the 1 MiB L2). bench/mlp_c sweeps 128..2048; on a loaded machine the
+ * differences were within noise (1024 slightly ahead). Settable for
+ * benchmarks. */
 extern int64_t fm_mlp_euler_block;
 
 #endif

@@ -11,4 +11,20 @@ fm.gradcheck = autograd.gradcheck
 fm.save = function(...) return require("fm.nn").save(...) end
 fm.load = function(...) return require("fm.nn").load(...) end
 
+-- fm.data is the C table of samplers (bindings/data.c); its file loaders and
+-- the batch iterator live in scripts/fm/dataset.lua, loaded on first use.
+for _, name in ipairs{"from_npy", "from_csv", "batches"} do
+  fm.data[name] = function(...) return require("fm.dataset")[name](...) end
+end
+
+--- fm.metrics.nll(x, dist): average negative log-likelihood (nats) of the
+-- samples x under a distribution with an exact log_prob (a gmm, a marginal
+-- at a fixed t via a wrapper, ...). MATH.md section 8.
+fm.metrics.nll = function(x, dist)
+  if type(dist) ~= "table" and type(dist) ~= "userdata" or not dist.log_prob then
+    error("metrics.nll: bad argument #2 (distribution with :log_prob expected)", 2)
+  end
+  return -dist:log_prob(x):mean():item()
+end
+
 return fm

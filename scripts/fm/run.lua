@@ -1,0 +1,196 @@
+-- fm.run: a run directory, the files an experiment leaves behind.
+--
+--   local run = require("fm.run").new(opts.out, opts)
+--   run:log(step, {loss = l})            -- one JSON line in metrics.jsonl
+--   run:save_npy("samples.npy", x)       -- whole files: temp name + rename
+--   run:save_model("model.safetensors", net)
+--   run:plot("scatter", "samples.png", {x, reference = ref})
+--   run:path("notes.txt")                -- <dir>/notes.txt
+--
+-- Layout (DESIGN.md, "Files a run writes"): config.lua (settings as a Lua
+-- table, with the seed, fm.version, date and script), metrics.jsonl (one flat
+-- JSON object per logged step, flushed on every line so a killed run keeps
+-- all it logged), model.safetensors, samples.npy, *.png, *.gif. Every whole
+-- file is written under a temporary name in the same directory and renamed,
+-- so a killed run never leaves a torn file.
+local fm = require "fm"
+local lfs = require "lfs"
+local json = require "fm.sweep.json"
+local M = {}
+local Run = {}
+Run.__index = Run
+
+-- mkdir_p(dir): create dir and its parents; raises on failure.
+function M.mkdir_p(dir)
+  local prefix = dir:sub(1, 1) == "/" and "/" or ""
+  local cur = prefix
+  for part in dir:gmatch("[^/]+") do
+    cur = (cur == "" or cur == "/") and cur .. part or cur .. "/" .. part
+    local mode = lfs.attributes(cur, "mode")
+    if mode == nil then
+      local ok, err = lfs.mkdir(cur)
+      if not ok and lfs.attributes(cur, "mode") ~= "directory" then
+        error("fm.run: cannot create directory " .. cur .. ": " .. tostring(err), 0)
+      end
+    elseif mode ~= "directory" then
+      error("fm.run: " .. cur .. " exists and is not a directory", 0)
+    end
+  end
+end
+
+-- literal(v, indent): v as Lua source (tables with sorted keys).
+local function literal(v, indent)
+  local t = type(v)
+  if t == "string" then return string.format("%q", v) end
+  if t == "number" then
+    if v ~= v then return "0/0" end
+    if v == math.huge then return "math.huge" end
+    if v == -math.huge then return "-math.huge" end
+    if math.type(v) == "integer" then return tostring(v) end
+    local s = string.format("%.17g", v)
+    local short = string.format("%.15g", v)
+    if tonumber(short) == v then s = short end
+    if not s:find("[%.eEn]") then s = s .. ".0" end
+    return s
+  end
+  if t == "boolean" or t == "nil" then return tostring(v) end
+  if t == "table" then
+    indent = indent or ""
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b)
+      if type(a) == type(b) then return a < b end
+      return type(a) == "number"
+    end)
+    local inner, parts = indent .. "  ", {}
+    for _, k in ipairs(keys) do
+      local key = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k
+        or "[" .. literal(k) .. "]"
+      parts[#parts + 1] = inner .. key .. " = " .. literal(v[k], inner) .. ","
+    end
+    if #parts == 0 then return "{}" end
+    return "{\n" .. table.concat(parts, "\n") .. "\n" .. indent .. "}"
+  end
+  return string.format("%q", tostring(v)) -- functions, userdata: described only
+end
+M.literal = literal
+
+local tmp_count = 0
+
+-- tmpname(final): a temporary name next to final, keeping its extension
+-- (fm.plot and fm.save choose the format from it).
+local function tmpname(final)
+  tmp_count = tmp_count + 1
+  local dir, base = final:match("^(.*/)([^/]*)$")
+  dir, base = dir or "", base or final
+  local ext = base:match("(%.[%w]+)$") or ""
+  return string.format("%s.tmp-%d-%s%s", dir, tmp_count, base:gsub("%.[%w]+$", ""), ext)
+end
+
+-- atomic(final, writer): writer(tmp) writes the file; then tmp -> final.
+-- On error the temporary is removed and the error re-raised.
+function M.atomic(final, writer)
+  local tmp = tmpname(final)
+  local ok, err = pcall(writer, tmp)
+  if not ok then os.remove(tmp); error(err, 0) end
+  local renamed, rerr = os.rename(tmp, final)
+  if not renamed then os.remove(tmp); error("fm.run: rename to " .. final .. ": " .. tostring(rerr), 0) end
+  return final
+end
+
+-- write_file(final, text): a whole text file, atomically.
+function M.write_file(final, text)
+  return M.atomic(final, function(tmp)
+    local f = assert(io.open(tmp, "wb"))
+    assert(f:write(text))
+    assert(f:close())
+  end)
+end
+
+-- new(dir, settings): create dir (mkdir -p), write config.lua, open
+-- metrics.jsonl (truncated: a run directory holds one run).
+function M.new(dir, settings)
+  assert(type(dir) == "string" and dir ~= "", "fm.run.new: a directory name is required")
+  settings = settings or {}
+  M.mkdir_p(dir)
+  local self = setmetatable({ dir = dir, settings = settings, history = {},
+                              t0 = fm.clock() }, Run)
+  local plain = {}
+  for k, v in pairs(settings) do plain[k] = v end
+  local script = arg and arg[0] or "?"
+  local config = {
+    settings = plain,
+    seed = settings.seed,
+    fm_version = fm.version,
+    date = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+    script = script,
+  }
+  M.write_file(self:path("config.lua"),
+    "-- fmlua run configuration: dofile() or loadfile() it to get the table.\n"
+    .. "return " .. literal(config) .. "\n")
+  self.metrics = assert(io.open(self:path("metrics.jsonl"), "w"))
+  return self
+end
+
+-- path(name): the file name inside the run directory.
+function Run:path(name) return self.dir .. "/" .. name end
+
+-- log(step, values): append {"step": step, ...values} to metrics.jsonl and
+-- remember the values (run:series(key) gives them back for curves).
+function Run:log(step, values)
+  local rec = { step = step }
+  for k, v in pairs(values) do
+    rec[k] = v
+    local h = self.history[k]
+    if not h then h = { steps = {}, values = {} }; self.history[k] = h end
+    if type(v) == "number" then
+      h.steps[#h.steps + 1] = step
+      h.values[#h.values + 1] = v
+    end
+  end
+  self.metrics:write(json.encode(rec), "\n")
+  self.metrics:flush()
+end
+
+-- series(key): steps, values of a logged number (empty tables if none).
+function Run:series(key)
+  local h = self.history[key]
+  if not h then return {}, {} end
+  return h.steps, h.values
+end
+
+-- write(name, text): a whole text file in the run directory, atomically.
+function Run:write(name, text) return M.write_file(self:path(name), text) end
+
+-- save_npy(name, t): a tensor as NumPy .npy, atomically.
+function Run:save_npy(name, t)
+  return M.atomic(self:path(name), function(tmp) fm.save_npy(tmp, t) end)
+end
+
+-- save_model(name, net): a module's parameters as safetensors (fm.save).
+function Run:save_model(name, net)
+  return M.atomic(self:path(name), function(tmp) fm.save(tmp, net) end)
+end
+
+-- plot(kind, name, opts): fm.plot[kind]{<dir>/name, ...opts}, atomically.
+function Run:plot(kind, name, opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  return M.atomic(self:path(name), function(tmp)
+    table.insert(o, 1, tmp)
+    fm.plot[kind](o)
+  end)
+end
+
+-- elapsed(): wall seconds since the run was created.
+function Run:elapsed() return fm.clock() - self.t0 end
+
+-- close(): close metrics.jsonl (also done by the collector).
+function Run:close()
+  if self.metrics then self.metrics:close(); self.metrics = nil end
+end
+Run.__close = Run.close
+Run.__gc = Run.close
+
+M.Run = Run
+return M

@@ -1,0 +1,140 @@
+-- fm.train: the few pieces every experiment repeats.
+--
+--   train.loop{steps = n, run = run, step = function(i) return loss end,
+--              log_every = 50, label = "train"}   -- progress bar + metrics.jsonl
+--   local x1, frames = train.solve(field, x0, {method = "rk4", steps = 100, record = 8})
+--   local m = train.evaluate(x1, target, {n = 2000})  -- w2/mmd/energy + floor
+--   train.print_metrics(m)
+--   train.dataset(name) -- fm.data.<name>{} by name
+local fm = require "fm"
+local progress = require "fm.progress"
+local M = {}
+
+-- The 2-D target sets an experiment may name with --data.
+M.datasets = { "gaussians8", "moons", "circles", "checkerboard", "spirals", "swissroll",
+               "pinwheel" }
+
+function M.dataset(name)
+  local ctor = fm.data[name]
+  if not ctor then error("fm.train: unknown data set '" .. tostring(name) .. "'", 2) end
+  return ctor{}
+end
+
+-- sample(target, n): an (n, d) float32 tensor of the target (data sets
+-- return labels as a second value; dropped here).
+function M.sample(target, n)
+  local x = target:sample(n)
+  return x
+end
+
+-- loop(o): o.steps, o.step(i) -> loss (a number or a 1-element tensor),
+-- o.run (logs {loss} every o.log_every steps), o.label, o.extra(i) -> table
+-- of further values to log. Returns the wall time in seconds.
+function M.loop(o)
+  local bar = progress.new(o.steps, { label = o.label or "train" })
+  local every = o.log_every or math.max(1, o.steps // 200)
+  for i = 1, o.steps do
+    local loss = o.step(i)
+    if type(loss) ~= "number" then loss = loss:item() end
+    if o.run and (i % every == 0 or i == 1 or i == o.steps) then
+      local values = { loss = loss }
+      if o.extra then for k, v in pairs(o.extra(i)) do values[k] = v end end
+      o.run:log(i, values)
+    end
+    bar:update(i, { loss = loss })
+  end
+  return bar:done()
+end
+
+-- frames(traj): a recorded trajectory as a Lua list of (n, d) tensors,
+-- whether the solver gave a (T, n, d) tensor or a list.
+local function frames_of(traj)
+  if traj == nil then return nil end
+  if type(traj) == "table" then return traj end
+  local out = {}
+  for i = 1, traj:shape()[1] do out[i] = traj[i] end
+  return out
+end
+M.frames_of = frames_of
+
+-- euler(field, x0, steps, record, t0, t1): the fallback ODE loop, recording
+-- record + 1 evenly spaced frames (including both ends).
+local function euler(field, x0, o)
+  local steps, t0, t1 = o.steps or 100, o.t0 or 0, o.t1 or 1
+  local h = (t1 - t0) / steps
+  local x = x0:clone()
+  local frames, rec = { x:clone() }, math.min(o.record or 0, steps)
+  local k = 1 -- the next frame, taken at the step nearest to k / rec of the way
+  for i = 1, steps do
+    x = x + field(x, t0 + (i - 1) * h) * h
+    if rec > 0 and i == math.floor(k * steps / rec + 0.5) then
+      frames[#frames + 1] = x:clone()
+      k = k + 1
+    end
+  end
+  return x, frames
+end
+
+-- solve(field, x0, o): fm.ode.solve when it exists, else Euler. Returns x1
+-- and the recorded frames as a list of (n, d) tensors.
+function M.solve(field, x0, o)
+  if fm.ode and fm.ode.solve then
+    local x1, traj = fm.ode.solve(field, x0, o)
+    return x1, frames_of(traj)
+  end
+  return euler(field, x0, o)
+end
+
+-- evaluate(x, target, o): distances from x to a fresh target set, and the
+-- floor (the same distances between two fresh target sets). o.n points
+-- each (the first n of x). Exact W2 by optimal assignment, RBF-sum MMD,
+-- energy distance.
+function M.evaluate(x, target, o)
+  o = o or {}
+  local n = math.min(o.n or 2000, #x)
+  local xs = x:narrow(1, 1, n)
+  local a, b = M.sample(target, n), M.sample(target, n)
+  local m = {
+    w2 = fm.metrics.w2(xs, a), mmd = (fm.metrics.mmd(xs, a)), energy = fm.metrics.energy(xs, a),
+    w2_floor = fm.metrics.w2(b, a), mmd_floor = (fm.metrics.mmd(b, a)),
+    energy_floor = fm.metrics.energy(b, a), n = n,
+  }
+  m.w2_ratio = m.w2 / m.w2_floor
+  return m
+end
+
+-- print_metrics(m, label): the model's figures next to the floor.
+function M.print_metrics(m, label)
+  print(string.format("%-10s %12s %12s %8s", label or "metric", "model", "floor", "ratio"))
+  for _, k in ipairs { "w2", "mmd", "energy" } do
+    local v, f = m[k], m[k .. "_floor"]
+    print(string.format("%-10s %12.5g %12.5g %8.2f", k, v, f, f > 0 and v / f or 0 / 0))
+  end
+end
+
+-- limits(x, pad): {lo, hi} boxes around the points, padded and squared.
+function M.limits(x, pad)
+  local t = x:detach():totable()
+  local lo, hi = math.huge, -math.huge
+  for _, p in ipairs(t) do
+    for j = 1, 2 do
+      local v = p[j]
+      if v == v and v > -1e6 and v < 1e6 then
+        if v < lo then lo = v end
+        if v > hi then hi = v end
+      end
+    end
+  end
+  pad = pad or 0.1
+  local c, r = (lo + hi) / 2, (hi - lo) / 2 * (1 + pad)
+  return { c - r, c + r }
+end
+
+-- times(k): k + 1 evenly spaced times in [0, 1].
+function M.times(k)
+  local t = {}
+  for i = 0, k do t[#t + 1] = i / k end
+  return t
+end
+
+return M

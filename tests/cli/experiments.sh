@@ -1,0 +1,62 @@
+# experiments.sh — every experiments/*.lua at a tiny size, into a temporary
+# directory: it exits 0, and its run directory is well formed (config.lua
+# loads, metrics.jsonl lines parse, samples.npy loads, PNG/GIF signatures;
+# tests/cli/check_run.lua). Training experiments are skipped while fm.nn /
+# fm.optim / fm.ode are missing from the build. Also: --help, bad options,
+# and docs/experiments.md's Python snippet when numpy is available.
+source "$(dirname "$0")/lib.bash"
+HERE=$(dirname "$0")
+export FM_PROGRESS=lines
+
+have_training=$("$FMLUA" -e 'local fm = require "fm"
+  print(fm.nn and fm.optim and fm.ode and fm.field and fm.langevin and "yes" or "no")' 2>/dev/null)
+
+tiny() { # name: the options that make experiment <name> take about a second
+    case "$1" in
+        exact_field) echo "--n 200 --steps 20" ;;
+        *) echo "--steps 20 --n 200" ;;
+    esac
+}
+needs_training() { [ "$1" != exact_field ]; }
+
+for exp in experiments/*.lua; do
+    name=$(basename "$exp" .lua)
+    if needs_training "$name" && [ "$have_training" != yes ]; then
+        echo "skip $name (fm.nn / fm.optim / fm.ode / fm.langevin not in this build)"; continue
+    fi
+    out="$TMP/$name"
+    if "$FMLUA" "$exp" $(tiny "$name") --seed 3 --out "$out" >"$TMP/$name.log" 2>&1; then
+        echo "ok   $name runs"
+    else
+        echo "FAIL $name exited non-zero:"; tail -20 "$TMP/$name.log"; FAILED=1; continue
+    fi
+    extra=""
+    [ "$name" = ot_path ] && extra="model.safetensors samples.npy samples.png loss.png flow.gif"
+    [ "$name" = exact_field ] && extra="samples.npy samples.png flow.gif"
+    if "$FMLUA" "$HERE/check_run.lua" "$out" $extra; then
+        echo "ok   $name run directory"
+    else
+        echo "FAIL $name run directory"; FAILED=1
+    fi
+done
+
+# the options machinery as a user meets it
+help=$("$FMLUA" experiments/exact_field.lua --help)
+contains "help lists the options with defaults" "--steps N" "$help"
+contains "help shows choices" "{linear, sqrt, cosine, vp, polynomial}" "$help"
+err=$("$FMLUA" experiments/exact_field.lua --stpes 3 2>&1); code=$?
+check "unknown option exits 2" 2 "$code"
+contains "unknown option lists the known ones" "known options: --method --n --out" "$err"
+
+# docs/experiments.md: the Python snippet reads an fmlua run directory
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    run="$TMP/exact_field"
+    [ "$have_training" = yes ] && run="$TMP/ot_path"
+    sed -n '/^```python$/,/^```$/p' docs/experiments.md | sed '1d;$d' >"$TMP/read_run.py"
+    py=$(/usr/bin/python3 "$TMP/read_run.py" "$run" 2>&1)
+    contains "python reads samples.npy" "samples (200, 2) float32" "$py"
+    contains "python reads metrics.jsonl" "last metrics:" "$py"
+else
+    echo "skip python snippet (no numpy)"
+fi
+finish

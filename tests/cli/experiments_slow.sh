@@ -1,0 +1,34 @@
+# experiments_slow.sh — the experiments at their default (full) size, with
+# their printed claims checked from the final metrics line: W2 of the samples
+# within 1.5x of the floor (two fresh target sets of the same size), and
+# ot_path under 60 s wall time. Not in CI: registered with -DFM_SLOW_TESTS=ON,
+# run with `ctest -L slow`.
+source "$(dirname "$0")/lib.bash"
+export FM_PROGRESS=lines
+
+final() { # dir key: the value of key on the last metrics line that has it
+    D="$1" K="$2" "$FMLUA" -e 'local json = require "fm.sweep.json"
+      local v
+      for l in io.lines(os.getenv("D") .. "/metrics.jsonl") do
+        local o = json.decode(l); if o[os.getenv("K")] ~= nil then v = o[os.getenv("K")] end
+      end
+      print(v)'
+}
+below() { A="$1" B="$2" "$FMLUA" -e 'os.exit((tonumber(os.getenv("A")) or math.huge) < tonumber(os.getenv("B")))'; }
+
+for exp in exact_field ot_path; do
+    start=$(date +%s.%N)
+    if ! "$FMLUA" experiments/$exp.lua --out "$TMP/$exp" >"$TMP/$exp.log" 2>&1; then
+        echo "FAIL $exp exited non-zero"; tail -20 "$TMP/$exp.log"; FAILED=1; continue
+    fi
+    secs=$(echo "$(date +%s.%N) - $start" | bc)
+    ratio=$(final "$TMP/$exp" w2_ratio)
+    echo "     $exp: ${secs}s, W2 / floor = $ratio"
+    if below "$ratio" 1.5; then echo "ok   $exp W2 within 1.5x the floor"
+    else echo "FAIL $exp W2 / floor = $ratio"; FAILED=1; fi
+    if [ $exp = ot_path ]; then
+        if below "$secs" 60; then echo "ok   ot_path under 60 s"
+        else echo "FAIL ot_path took ${secs}s"; FAILED=1; fi
+    fi
+done
+finish
