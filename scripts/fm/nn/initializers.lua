@@ -40,12 +40,10 @@ function init.ones(t) return fill(t, function(x) x:fill(1) end) end
 function init.constant(t, v) return fill(t, function(x) x:fill(v) end) end
 function init.uniform(t, a, b)
   a, b = a or 0, b or 1
-  return fill(t, function(x) x:copy(fm.rand(x:shape(), x:dtype()) * (b - a) + a) end)
+  return fill(t, function(x) x:uniform_(a, b) end)
 end
 function init.normal(t, mean, std)
-  return fill(t, function(x)
-    x:copy(fm.randn(x:shape(), x:dtype()) * (std or 1) + (mean or 0))
-  end)
+  return fill(t, function(x) x:normal_(mean or 0, std or 1) end)
 end
 
 --- xavier_uniform(t [, gain]): U(-a, a), a = gain sqrt(6 / (fan_in + fan_out)).
