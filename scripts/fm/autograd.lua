@@ -128,6 +128,17 @@ function rules.tanh_grad(n, g)
   return g * (y * (1 - y * y)) * -2
 end
 function rules.relu_grad(n, g) return g * 0 end
+-- gelu (tanh form): g(x) = x/2 (1 + tanh u), u = c (x + k x^3), c = sqrt(2/pi),
+-- k = 0.044715; g''(x) = (1 - T^2) (u' - x T u'^2 + x u''/2), T = tanh u,
+-- u' = c (1 + 3 k x^2), u'' = 6 c k x.
+function rules.gelu_grad(n, g)
+  local x = n[1]
+  local c, k = math.sqrt(2 / math.pi), 0.044715
+  local T = ((x + x ^ 3 * k) * c):tanh()
+  local du = (x * x * (3 * k) + 1) * c
+  local d2u = x * (6 * c * k)
+  return g * (1 - T * T) * (du - x * T * du * du + x * d2u * 0.5)
+end
 function rules.softplus_grad(n, g)
   local s = n[1]:sigmoid()
   return g * s * (1 - s)
@@ -436,8 +447,10 @@ function M.gradcheck(fn, inputs, opts)
   for i, x in ipairs(inputs) do xs[i] = x:clone():requires_grad_() end
   local out0 = fm.enable_grad(function() return fn(table.unpack(xs)) end)
   local w = fm.rand(out0:shape(), "float64") + 0.5
+  -- grad mode stays on: fn may itself take gradients (e.g. checking a
+  -- second derivative through fm.grad with create_graph)
   local function scalar(...)
-    return fm.no_grad(function(...) return (fn(...) * w):sum():item() end, ...)
+    return fm.enable_grad(function(...) return (fn(...) * w):sum():item() end, ...)
   end
   local analytic = M.grad({(out0 * w):sum()}, xs)
   for i, x in ipairs(xs) do

@@ -114,3 +114,14 @@ describe("autograd API", function()
     assert.tensor_near(f(x), out, 0)
   end)
 end)
+
+describe("second-order rules of activations", function()
+  for _, act in ipairs{"silu", "gelu", "tanh", "sigmoid", "softplus"} do
+    it(act .. "'' matches finite differences of " .. act .. "'", function()
+      local ok, msg = fm.gradcheck(function(x)
+        return fm.grad((x[act](x)):sum(), x, {create_graph = true})
+      end, {fm.tensor({-2.1, -0.4, 0.3, 1.7}, "float64")})
+      assert(ok, msg)
+    end)
+  end
+end)
