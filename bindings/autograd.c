@@ -213,6 +213,20 @@ static int m_backward(lua_State *L)
     return 0;
 }
 
+/* __close: `local loss <close> = ...` drops the tensor's autograd graph and
+ * gradient when the variable goes out of scope, so a hot loop holds no graph
+ * between iterations even before the collector runs. (The elements themselves
+ * live in the userdata and go with it.) */
+static int m_close(lua_State *L)
+{
+    fmL_checkud(L, 1);
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, FML_UV_NODE);
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, FML_UV_GRAD);
+    return 0;
+}
+
 static const luaL_Reg autograd_methods[] = {
     {"requires_grad_", m_requires_grad_}, {"detach", m_detach},
     {"backward", m_backward}, {NULL, NULL}};
@@ -228,6 +242,10 @@ static const luaL_Reg autograd_internal[] = {
 void fmL_open_autograd(lua_State *L)
 {
     fmL_add_methods(L, autograd_methods);
+    luaL_getmetatable(L, FML_TENSOR);
+    lua_pushcfunction(L, m_close);
+    lua_setfield(L, -2, "__close");
+    lua_pop(L, 1);
     fmL_setfuncs(L, autograd_functions);
     fmL_submodule(L, "_autograd", autograd_internal);
 }

@@ -5,9 +5,12 @@
  *   fm.path.gaussian{alpha = f, beta = g [, dalpha =, dbeta =, name =]}
  *   p:sample(z, t, eps)  p:velocity(x, z, t)  p:velocity_eps(z, eps, t)
  *   p:score(x, z, t)  p:convert(pred, x, t, from, to)  p:schedule(t)
+ *   p:alpha(t)  p:beta(t)  p:dalpha(t)  p:dbeta(t)   (number -> number,
+ *                                                    tensor -> tensor)
  * t is a number or a (n,) / (n, 1) tensor. Lua schedule functions are called
  * under lua_pcall, so their errors become engine statuses (no longjmp
- * through engine frames). */
+ * through engine frames), and through a per-call memo (t -> value), so a
+ * batch with one time per row calls them once per distinct time. */
 #include "lpath.h"
 
 #include <string.h>
@@ -18,6 +21,17 @@ static fm_status call_lua(int which, void *ctx, double t, double *out)
     fmL_path *lp = ctx;
     lua_State *L = lp->L;
     fm_status st = FM_OK;
+    bool memo = lp->memo[which] != LUA_NOREF;
+    if (memo) {   /* memo table at -1 while we work */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, lp->memo[which]);
+        lua_pushnumber(L, t);
+        if (lua_rawget(L, -2) == LUA_TNUMBER) {
+            *out = lua_tonumber(L, -1);
+            lua_pop(L, 2);
+            return FM_OK;
+        }
+        lua_pop(L, 1);
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref[which]);
     lua_pushnumber(L, t);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK)
@@ -26,9 +40,15 @@ static fm_status call_lua(int which, void *ctx, double t, double *out)
     else if (!lua_isnumber(L, -1))
         st = fm_error(FM_EVALUE, "schedule %s: %s(%g) returned a %s, number expected",
                       lp->p.sched.name, what[which], t, luaL_typename(L, -1));
-    else
+    else {
         *out = lua_tonumber(L, -1);
-    lua_pop(L, 1);
+        if (memo && t == t) {   /* a NaN key is not allowed */
+            lua_pushnumber(L, t);
+            lua_pushnumber(L, *out);
+            lua_rawset(L, -4);
+        }
+    }
+    lua_pop(L, memo ? 2 : 1);
     return st;
 }
 
@@ -41,6 +61,11 @@ fmL_path *fmL_checkpath(lua_State *L, int idx)
 {
     fmL_path *lp = luaL_checkudata(L, idx, FML_PATH);
     lp->L = L;
+    for (int i = 0; i < 4; i++)
+        if (lp->memo[i] != LUA_NOREF) {   /* a fresh memo for this call */
+            lua_newtable(L);
+            lua_rawseti(L, LUA_REGISTRYINDEX, lp->memo[i]);
+        }
     return lp;
 }
 
@@ -82,7 +107,7 @@ static int l_gaussian(lua_State *L)
     lua_settop(L, 2);   /* the new path goes to index 3 */
     fmL_path *lp = lua_newuserdatauv(L, sizeof *lp, 0);
     memset(lp, 0, sizeof *lp);
-    for (int i = 0; i < 4; i++) lp->ref[i] = LUA_NOREF;
+    for (int i = 0; i < 4; i++) lp->ref[i] = lp->memo[i] = LUA_NOREF;
     luaL_setmetatable(L, FML_PATH);
     lp->L = L;
     fm_schedule s;
@@ -91,6 +116,10 @@ static int l_gaussian(lua_State *L)
         for (int i = 0; i < 4; i++) {
             static const char *k[] = {"alpha", "beta", "dalpha", "dbeta"};
             lp->ref[i] = ref_field(L, 1, k[i], i < 2);
+            if (lp->ref[i] != LUA_NOREF) {
+                lua_newtable(L);
+                lp->memo[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+            }
         }
         lua_getfield(L, 1, "name");
         const char *name = luaL_optstring(L, -1, "custom");
@@ -120,7 +149,8 @@ static int l_gc(lua_State *L)
     fmL_path *lp = luaL_checkudata(L, 1, FML_PATH);
     for (int i = 0; i < 4; i++) {
         luaL_unref(L, LUA_REGISTRYINDEX, lp->ref[i]);
-        lp->ref[i] = LUA_NOREF;
+        luaL_unref(L, LUA_REGISTRYINDEX, lp->memo[i]);
+        lp->ref[i] = lp->memo[i] = LUA_NOREF;
     }
     return 0;
 }
@@ -182,6 +212,37 @@ static int l_schedule(lua_State *L)
     return 4;
 }
 
+static double pick(const fm_sched_val *v, int which)
+{
+    return which == 0 ? v->alpha : which == 1 ? v->beta : which == 2 ? v->dalpha : v->dbeta;
+}
+
+/* One schedule value at a number (-> number) or at every element of a
+ * float tensor (-> a tensor of its shape and dtype), exact t (no clamp). */
+static int sched_value(lua_State *L, int which, const char *name)
+{
+    fmL_path *lp = fmL_checkpath(L, 1);
+    fm_sched_val v;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        fmL_check(L, fm_schedule_eval(&lp->p.sched, lua_tonumber(L, 2), &v), name);
+        lua_pushnumber(L, pick(&v, which));
+        return 1;
+    }
+    fm_tensor *t = fmL_checkfloat(L, 2);
+    fm_tensor *out = fmL_newlike(L, name, t);
+    int64_t n = fm_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        fmL_check(L, fm_schedule_eval(&lp->p.sched, fm_tensor_get(t, i), &v), name);
+        fm_tensor_set(out, i, pick(&v, which));
+    }
+    return 1;
+}
+
+static int l_alpha(lua_State *L) { return sched_value(L, 0, "path:alpha"); }
+static int l_beta(lua_State *L) { return sched_value(L, 1, "path:beta"); }
+static int l_dalpha(lua_State *L) { return sched_value(L, 2, "path:dalpha"); }
+static int l_dbeta(lua_State *L) { return sched_value(L, 3, "path:dbeta"); }
+
 static int l_name(lua_State *L)
 {
     lua_pushstring(L, fmL_checkpath(L, 1)->p.sched.name);
@@ -201,6 +262,7 @@ void fmL_open_path(lua_State *L)
         {"sample", l_sample}, {"velocity", l_velocity},
         {"velocity_eps", l_velocity_eps}, {"score", l_score},
         {"convert", l_convert}, {"schedule", l_schedule}, {"name", l_name},
+        {"alpha", l_alpha}, {"beta", l_beta}, {"dalpha", l_dalpha}, {"dbeta", l_dbeta},
         {NULL, NULL}};
     luaL_newmetatable(L, FML_PATH);
     luaL_newlib(L, methods);

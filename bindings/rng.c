@@ -171,18 +171,10 @@ void fmL_open_rng(lua_State *L)
         {NULL, NULL},
     };
     fmL_setfuncs(L, funcs);
-    /* methods on fm.Tensor, if tensor.c made __index a methods table */
     static const luaL_Reg methods[] = {
         {"uniform_", l_uniform_},
         {"normal_", l_normal_},
         {NULL, NULL},
     };
-    luaL_getmetatable(L, FML_TENSOR);
-    if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "__index");
-        if (lua_istable(L, -1))
-            luaL_setfuncs(L, methods, 0);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    fmL_add_methods(L, methods);
 }

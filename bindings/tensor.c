@@ -324,19 +324,84 @@ static int m_newindex(lua_State *L)
 #define PRINT_EDGE 3      /* elements shown at each end when eliding */
 #define PRINT_MAX 1000    /* elide tensors with more elements than this */
 
-static void fmt_value(luaL_Buffer *b, const fm_tensor *t, int64_t flat, int width)
+/* How elements are printed, chosen once per tensor as NumPy does: integers
+ * for int64, "1." for whole floats, fixed point for moderate magnitudes,
+ * scientific otherwise; every element padded to one width. */
+typedef struct {
+    enum { FMT_INT, FMT_WHOLE, FMT_FIXED, FMT_SCI } kind;
+    int width;
+} print_fmt;
+
+static int fmt_value_str(char *s, size_t n, const fm_tensor *t, int64_t flat,
+                         const print_fmt *f)
+{
+    double v = fm_tensor_get(t, flat);
+    if (f->kind == FMT_INT)
+        return snprintf(s, n, "%*lld", f->width, (long long)v);
+    if (!isfinite(v))
+        return snprintf(s, n, "%*s", f->width, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    if (f->kind == FMT_WHOLE)
+        return snprintf(s, n, "%*.0f.", f->width > 0 ? f->width - 1 : 0, v);
+    if (f->kind == FMT_FIXED)
+        return snprintf(s, n, "%*.4f", f->width, v);
+    return snprintf(s, n, "%*.4e", f->width, v);
+}
+
+/* Visits the flat indices that are shown (all, or the corners when eliding). */
+static bool shown(const fm_tensor *t, int64_t flat, bool elide)
+{
+    if (!elide)
+        return true;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        int64_t i = flat % t->shape[d];
+        flat /= t->shape[d];
+        if (t->shape[d] > 2 * PRINT_EDGE && i >= PRINT_EDGE && i < t->shape[d] - PRINT_EDGE)
+            return false;
+    }
+    return true;
+}
+
+static print_fmt choose_format(const fm_tensor *t, bool elide)
+{
+    print_fmt f = {t->dtype == FM_INT64 ? FMT_INT : FMT_WHOLE, 0};
+    int64_t n = fm_tensor_numel(t);
+    double maxabs = 0, minabs = INFINITY;
+    for (int64_t i = 0; i < n && f.kind != FMT_INT; i++) {
+        if (!shown(t, i, elide))
+            continue;
+        double v = fm_tensor_get(t, i);
+        if (!isfinite(v))
+            continue;
+        if (v != floor(v))
+            f.kind = FMT_FIXED;
+        maxabs = fmax(maxabs, fabs(v));
+        if (v != 0)
+            minabs = fmin(minabs, fabs(v));
+    }
+    if (f.kind == FMT_WHOLE && maxabs >= 1e8)
+        f.kind = FMT_SCI;
+    if (f.kind == FMT_FIXED && (maxabs >= 1e5 || minabs < 1e-4))
+        f.kind = FMT_SCI;
+    char s[64];
+    for (int64_t i = 0; i < n; i++) {
+        if (!shown(t, i, elide))
+            continue;
+        int w = fmt_value_str(s, sizeof s, t, i, &f);
+        if (w > f.width)
+            f.width = w;
+    }
+    return f;
+}
+
+static void fmt_value(luaL_Buffer *b, const fm_tensor *t, int64_t flat, const print_fmt *f)
 {
     char s[64];
-    double v = fm_tensor_get(t, flat);
-    if (t->dtype == FM_INT64)
-        snprintf(s, sizeof s, "%*lld", width, (long long)v);
-    else
-        snprintf(s, sizeof s, "%*.4g", width, v);
+    fmt_value_str(s, sizeof s, t, flat, f);
     luaL_addstring(b, s);
 }
 
 static void print_rec(luaL_Buffer *b, const fm_tensor *t, int dim, int64_t flat,
-                      bool elide, int indent, int width)
+                      bool elide, int indent, const print_fmt *f)
 {
     int64_t n = t->shape[dim];
     int64_t inner = 1;
@@ -352,9 +417,9 @@ static void print_rec(luaL_Buffer *b, const fm_tensor *t, int dim, int64_t flat,
             continue;
         }
         if (dim + 1 == t->ndim)
-            fmt_value(b, t, flat + i * inner, width);
+            fmt_value(b, t, flat + i * inner, f);
         else
-            print_rec(b, t, dim + 1, flat + i * inner, elide, indent + 1, width);
+            print_rec(b, t, dim + 1, flat + i * inner, elide, indent + 1, f);
         if (i + 1 < n) {
             luaL_addchar(b, ',');
             if (dim + 1 == t->ndim) {
@@ -375,13 +440,15 @@ static int m_tostring(lua_State *L)
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "tensor(");
+    bool elide = fm_tensor_numel(t) > PRINT_MAX;
+    print_fmt f = choose_format(t, elide);
     if (t->ndim == 0) {
-        fmt_value(&b, t, 0, 0);
+        f.width = 0;
+        fmt_value(&b, t, 0, &f);
     } else if (fm_tensor_numel(t) == 0) {
         luaL_addstring(&b, "[]");
     } else {
-        bool elide = fm_tensor_numel(t) > PRINT_MAX;
-        print_rec(&b, t, 0, 0, elide, 7, 9);
+        print_rec(&b, t, 0, 0, elide, 7, &f);
     }
     char shape[FM_SHAPE_STR_MAX];
     luaL_addstring(&b, ", shape=");

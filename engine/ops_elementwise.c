@@ -99,6 +99,12 @@ static fm_status check_dtypes(const char *op, fm_dtype a, fm_dtype b)
 
 /* ---- binary kernels ----------------------------------------------------- */
 
+/* Tensors of at least FM_PAR_MIN elements are split into FM_PAR_CHUNK-sized
+ * pieces shared by the OpenMP threads (cmake -DFM_OPENMP=ON; off by default,
+ * see CMakeLists.txt). */
+#define FM_PAR_MIN (1 << 16)
+#define FM_PAR_CHUNK (1 << 14)
+
 typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
                            int64_t sa, const void *b, int64_t sb);
 
@@ -106,8 +112,9 @@ typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
  * separate loops over restrict pointers so that each vectorises; o may equal
  * a or b elementwise (same index), which the loops tolerate. */
 #define DEF_BIN(NAME, T, EXPR)                                                 \
-    static void NAME(int64_t n, void *po, int64_t so, const void *pa,          \
-                     int64_t sa, const void *pb, int64_t sb)                   \
+    static inline __attribute__((always_inline)) void NAME##_body(             \
+        int64_t n, void *po, int64_t so, const void *pa, int64_t sa,           \
+        const void *pb, int64_t sb)                                            \
     {                                                                          \
         T *o = po;                                                             \
         const T *a = pa, *b = pb;                                              \
@@ -140,7 +147,10 @@ typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
                 o[i * so] = (EXPR);                                            \
             }                                                                  \
         }                                                                      \
-    }
+    }                                                                          \
+    FM_CLONE_DISPATCH(NAME, (int64_t n, void *po, int64_t so, const void *pa,  \
+                             int64_t sa, const void *pb, int64_t sb),          \
+                      (n, po, so, pa, sa, pb, sb))
 
 /* maximum/minimum propagate NaN, as torch.maximum. */
 #define MAXIMUM_EXPR ((x > y || x != x) ? x : y)
@@ -208,6 +218,24 @@ static void binary_apply(bin_kernel k, const fm_tensor *a, const fm_tensor *b,
     if (it.numel == 0)
         return;
     int64_t n = fmi_inner(&it);
+    if (it.ndim == 1 && n >= FM_PAR_MIN) {
+        /* one long run: fixed chunks over threads (elementwise, so the result
+         * does not depend on the thread count) */
+        int64_t so = fmi_istride(&it, 0), sa = fmi_istride(&it, 1), sb = fmi_istride(&it, 2);
+        size_t es = fm_dtype_size(out->dtype);
+        char *po = out->data;
+        const char *pa = a->data, *pb = b->data;
+        int64_t nchunk = (n + FM_PAR_CHUNK - 1) / FM_PAR_CHUNK;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+        for (int64_t c = 0; c < nchunk; c++) {
+            int64_t i = c * FM_PAR_CHUNK, m = n - i < FM_PAR_CHUNK ? n - i : FM_PAR_CHUNK;
+            k(m, po + i * so * (int64_t)es, so, pa + i * sa * (int64_t)es, sa,
+              pb + i * sb * (int64_t)es, sb);
+        }
+        return;
+    }
     do {
         k(n, fmi_ptr(out, it.off[0]), fmi_istride(&it, 0), fmi_ptr(a, it.off[1]),
           fmi_istride(&it, 1), fmi_ptr(b, it.off[2]), fmi_istride(&it, 2));
@@ -239,7 +267,8 @@ fm_status fm_binary(fm_binop op, const fm_tensor *a, const fm_tensor *b,
 typedef void (*un_kernel)(const void *a, void *o, int64_t n);
 
 #define DEF_UN(NAME, T, EXPR)                                      \
-    static void NAME(const void *pa, void *po, int64_t n)          \
+    static inline __attribute__((always_inline)) void NAME##_body( \
+        const void *pa, void *po, int64_t n)                       \
     {                                                              \
         const T *restrict A = pa;                                  \
         T *restrict O = po;                                        \
@@ -247,7 +276,8 @@ typedef void (*un_kernel)(const void *a, void *o, int64_t n);
             T x = A[i];                                            \
             O[i] = (EXPR);                                         \
         }                                                          \
-    }
+    }                                                              \
+    FM_CLONE_DISPATCH(NAME, (const void *pa, void *po, int64_t n), (pa, po, n))
 
 #define GELU_C 0.7978845608028654 /* sqrt(2/pi) */
 #define GELU_K 0.044715
@@ -331,7 +361,8 @@ DEF_UN(isfinite_f32, float, fabsf(x) <= 3.40282347e38f ? 1.0f : 0.0f)
 /* sin/cos: the vectorised core for blocks of moderate finite inputs, libm
  * for blocks holding anything else (see ops_vmath.h). */
 #define DEF_TRIG(NAME, VF, LIBM)                                       \
-    static void NAME(const void *pa, void *po, int64_t n)              \
+    static inline __attribute__((always_inline)) void NAME##_body(     \
+        const void *pa, void *po, int64_t n)                           \
     {                                                                  \
         const float *A = pa;                                           \
         float *O = po;                                                 \
@@ -347,7 +378,8 @@ DEF_UN(isfinite_f32, float, fabsf(x) <= 3.40282347e38f ? 1.0f : 0.0f)
                     o[i] = LIBM(a[i]);                                 \
             }                                                          \
         }                                                              \
-    }
+    }                                                                  \
+    FM_CLONE_DISPATCH(NAME, (const void *pa, void *po, int64_t n), (pa, po, n))
 DEF_TRIG(sin_f32, fmv_sin, sinf)
 DEF_TRIG(cos_f32, fmv_cos, cosf)
 
@@ -445,6 +477,19 @@ static void unary_apply(un_kernel k, const fm_tensor *a, fm_tensor *out)
     int64_t n = fmi_inner(&it), so = fmi_istride(&it, 0), sa = fmi_istride(&it, 1);
     size_t es = fm_dtype_size(a->dtype);
     double bin[BLOCK], bout[BLOCK];
+    if (it.ndim == 1 && so == 1 && sa == 1 && n >= FM_PAR_MIN) {
+        char *po = out->data;
+        const char *pa = a->data;
+        int64_t nchunk = (n + FM_PAR_CHUNK - 1) / FM_PAR_CHUNK;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+        for (int64_t c = 0; c < nchunk; c++) {
+            int64_t i = c * FM_PAR_CHUNK, m = n - i < FM_PAR_CHUNK ? n - i : FM_PAR_CHUNK;
+            k(pa + i * (int64_t)es, po + i * (int64_t)es, m);
+        }
+        return;
+    }
     do {
         char *po = fmi_ptr(out, it.off[0]);
         const char *pa = fmi_ptr(a, it.off[1]);
@@ -591,10 +636,13 @@ fm_status fm_where(const fm_tensor *cond, const fm_tensor *a,
     fm_status st = check_dtypes("where", a->dtype, b->dtype);
     if (!st)
         st = check_dtypes("where", a->dtype, out->dtype);
+    /* each of cond, a, b broadcasts to out's shape */
     if (!st)
-        st = check_bshape("where", a, b, out);
+        st = check_bshape("where", out, a, out);
     if (!st)
-        st = check_bshape("where", cond, out, out);
+        st = check_bshape("where", out, b, out);
+    if (!st)
+        st = check_bshape("where", out, cond, out);
     if (st)
         return st;
     int64_t strides[4][FM_MAX_DIMS];

@@ -127,6 +127,26 @@ fm_status fm_index_add(fm_tensor *dst, int dim, const fm_tensor *idx,
     if (st)
         return st;
     const int64_t *ix = idx->data;
+    if (dim == 0 && fm_dtype_is_float(dst->dtype) && fm_tensor_is_contiguous(dst)
+        && fm_tensor_is_contiguous(src)) {
+        /* rows are contiguous blocks: add them directly */
+        int64_t row = dst->shape[0] ? fm_tensor_numel(dst) / dst->shape[0] : 0;
+        for (int64_t i = 0; i < k; i++) {
+            int64_t r = ix[i * idx->stride[0]] - base;
+            if (dst->dtype == FM_FLOAT32) {
+                float *restrict d = (float *)dst->data + r * row;
+                const float *restrict s = (const float *)src->data + i * row;
+                for (int64_t j = 0; j < row; j++)
+                    d[j] += s[j];
+            } else {
+                double *restrict d = (double *)dst->data + r * row;
+                const double *restrict s = (const double *)src->data + i * row;
+                for (int64_t j = 0; j < row; j++)
+                    d[j] += s[j];
+            }
+        }
+        return FM_OK;
+    }
     for (int64_t i = 0; i < k; i++) {
         fm_tensor dv, sv;
         fm_view_select(dst, dim, ix[i * idx->stride[0]] - base, &dv);

@@ -111,4 +111,29 @@ static inline void *fmi_ptr(const fm_tensor *t, int64_t off)
     return (char *)t->data + off * (int64_t)fm_dtype_size(t->dtype);
 }
 
+/* Hot kernels are compiled twice, for the x86-64 baseline (SSE2) and for
+ * AVX2+FMA, and pick one per call from the CPU (NumPy does the same). Results
+ * on an AVX2 machine may differ from SSE2-only machines in the last bit
+ * (fused multiply-add), never between runs or thread counts. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FM_NO_CLONES)
+#define FM_TARGET_AVX2 __attribute__((target("avx2,fma")))
+static inline bool fm_cpu_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#define FM_CLONE_DISPATCH(NAME, PARAMS, ARGS)                                  \
+    FM_TARGET_AVX2 static void NAME##_avx2 PARAMS { NAME##_body ARGS; }        \
+    static void NAME##_sse PARAMS { NAME##_body ARGS; }                        \
+    static void NAME PARAMS                                                    \
+    {                                                                          \
+        if (fm_cpu_avx2())                                                     \
+            NAME##_avx2 ARGS;                                                  \
+        else                                                                   \
+            NAME##_sse ARGS;                                                   \
+    }
+#else
+#define FM_CLONE_DISPATCH(NAME, PARAMS, ARGS) \
+    static void NAME PARAMS { NAME##_body ARGS; }
+#endif
+
 #endif

@@ -49,7 +49,7 @@ fm_status fm_reduce_shape(const fm_tensor *a, int dim, bool keepdim,
 /* Sum of n elements at stride s; 8 independent partial sums when contiguous
  * (vectorisable, and a fixed order). */
 #define DEF_SUM1D(NAME, T)                                             \
-    static double NAME(const T *a, int64_t n, int64_t s)               \
+    static inline __attribute__((always_inline)) double NAME(const T *a, int64_t n, int64_t s)               \
     {                                                                  \
         double r = 0;                                                  \
         if (s == 1) {                                                  \
@@ -75,8 +75,9 @@ DEF_SUM1D(sum1d_f64, double)
 static inline double dmax(double x, double y) { return (x > y || x != x) ? x : y; }
 static inline double dmin(double x, double y) { return (x < y || x != x) ? x : y; }
 
-/* Runs BODY (with x = element as double, acc = acc[l]) over the r x L block,
- * rows outer when the lanes are the fast dim. */
+/* Runs BODY (with x = element as double, accp = &acc[l], so accp - acc is
+ * the lane index) over the r x L block, rows outer when the lanes are the
+ * fast dim. */
 #define LANE_LOOP(T, BODY)                                                   \
     do {                                                                     \
         if (L > 1 && sL < sr) {                                              \
@@ -116,8 +117,9 @@ static void fill_d(double *p, int64_t n, double v)
 
 /* res[l] = op over i of a[i * sr + l * sL]; work holds 2 L doubles. */
 #define DEF_LANES(NAME, T, SUM1D)                                                \
-    static void NAME(fm_reduceop op, double p, const T *a, int64_t r, int64_t sr, \
-                     int64_t L, int64_t sL, double *res, double *work)           \
+    static inline __attribute__((always_inline)) void NAME##_body(               \
+        fm_reduceop op, double p, const T *a, int64_t r, int64_t sr,             \
+        int64_t L, int64_t sL, double *res, double *work)                        \
     {                                                                            \
         double *acc = res;                                                       \
         switch (op) {                                                            \
@@ -202,7 +204,11 @@ static void fill_d(double *p, int64_t n, double v)
         default:                                                                 \
             return;                                                              \
         }                                                                        \
-    }
+    }                                                                            \
+    FM_CLONE_DISPATCH(NAME, (fm_reduceop op, double p, const T *a, int64_t r,    \
+                             int64_t sr, int64_t L, int64_t sL, double *res,     \
+                             double *work),                                      \
+                      (op, p, a, r, sr, L, sL, res, work))
 DEF_LANES(lanes_f32, float, sum1d_f32)
 DEF_LANES(lanes_f64, double, sum1d_f64)
 
@@ -435,7 +441,8 @@ fm_status fm_argreduce(bool is_max, const fm_tensor *a, int dim, int64_t base,
 /* ---- sum_to ------------------------------------------------------------- */
 
 #define DEF_ACC(NAME, T, SUM1D)                                              \
-    static void NAME(int64_t n, double *acc, int64_t sacc, const T *a, int64_t sa) \
+    static inline __attribute__((always_inline)) void NAME##_body(           \
+        int64_t n, double *acc, int64_t sacc, const T *a, int64_t sa)        \
     {                                                                        \
         if (sacc == 0) {                                                     \
             acc[0] += SUM1D(a, n, sa);                                       \
@@ -448,7 +455,9 @@ fm_status fm_argreduce(bool is_max, const fm_tensor *a, int dim, int64_t base,
             for (int64_t i = 0; i < n; i++)                                  \
                 acc[i * sacc] += (double)a[i * sa];                          \
         }                                                                    \
-    }
+    }                                                                        \
+    FM_CLONE_DISPATCH(NAME, (int64_t n, double *acc, int64_t sacc, const T *a, \
+                             int64_t sa), (n, acc, sacc, a, sa))
 DEF_ACC(acc_f32, float, sum1d_f32)
 DEF_ACC(acc_f64, double, sum1d_f64)
 

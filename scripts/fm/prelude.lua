@@ -8,4 +8,10 @@ fm.grad = autograd.grad
 fm.jvp = autograd.jvp
 fm.gradcheck = autograd.gradcheck
 
+-- fm.data is the C table of samplers (bindings/data.c); its file loaders and
+-- the batch iterator live in scripts/fm/dataset.lua, loaded on first use.
+for _, name in ipairs{"from_npy", "from_csv", "batches"} do
+  fm.data[name] = function(...) return require("fm.dataset")[name](...) end
+end
+
 return fm

@@ -784,6 +784,19 @@ static void test_index(void)
         for (int64_t i = 0; i < fm_tensor_numel(&a); i++)
             CHECK(near(bget(&sa, nd, sh, i), round_to(dt, ref[i]), 1e-6, 1e-6), "scatter_add value");
     }
+    /* index_add on contiguous rows with a repeated index accumulates */
+    int64_t d53[2] = {5, 3}, s33[2] = {3, 3}, k3[1] = {3};
+    fm_tensor dst = zeros(FM_FLOAT32, 2, d53), srcr = make(FM_FLOAT32, 2, s33, CONTIG, -1, 1);
+    fm_tensor rix = zeros(FM_INT64, 1, k3);
+    int64_t rv[3] = {3, 1, 3};
+    memcpy(rix.data, rv, sizeof rv);
+    CHECK(fm_index_add(&dst, 0, &rix, 1, &srcr) == FM_OK, "index_add rows");
+    for (int j = 0; j < 3; j++) {
+        CHECK(bget(&dst, 2, d53, 2 * 3 + j) == (double)((float)bget(&srcr, 2, s33, j) + (float)bget(&srcr, 2, s33, 6 + j)),
+              "index_add repeated row");
+        CHECK(bget(&dst, 2, d53, j) == bget(&srcr, 2, s33, 3 + j) && bget(&dst, 2, d53, 3 + j) == 0,
+              "index_add rows");
+    }
     /* errors name the bad index as given */
     int64_t s[2] = {4, 2}, k[1] = {3};
     fm_tensor a = make(FM_FLOAT32, 2, s, CONTIG, 0, 1), idx = zeros(FM_INT64, 1, k);
@@ -850,6 +863,16 @@ static void test_cat_copy_misc(void)
     for (int i = 0; i < 35; i++)
         CHECK(bget(&wo, 2, ws, i) == (bget(&c, 2, ws, i) != 0 ? bget(&wa, 2, ws, i) : bget(&wb, 2, ws, i)),
               "where value");
+    double zero = 0;
+    fm_tensor z0;
+    fm_tensor_init(&z0, &zero, FM_FLOAT64, 0, NULL);
+    CHECK(fm_where(&c, &z0, &wb, &wo) == FM_OK, "where with a 0-d operand: %s", fm_last_error());
+    for (int i = 0; i < 35; i++)
+        CHECK(bget(&wo, 2, ws, i) == (bget(&c, 2, ws, i) != 0 ? 0 : bget(&wb, 2, ws, i)), "where 0-d value");
+    CHECK(fm_where(&c, &z0, &z0, &wo) == FM_OK, "where, both 0-d");
+    int64_t w6[1] = {6};
+    fm_tensor bad6 = zeros(FM_FLOAT64, 1, w6);
+    CHECK(fm_where(&c, &wa, &bad6, &wo) == FM_ESHAPE, "where shape error");
     CHECK(fm_clamp(&wa, -0.5, 0.25, &wo) == FM_OK, "clamp");
     for (int i = 0; i < 35; i++)
         CHECK(bget(&wo, 2, ws, i) == fmin(fmax(bget(&wa, 2, ws, i), -0.5), 0.25), "clamp value");

@@ -1,0 +1,700 @@
+/* mlp.c — fused MLP forward/backward on cblas, and the Euler fast path.
+ *
+ * Per hidden layer the forward pass is one GEMM (beta = 0) followed by one
+ * pass over its output that adds the bias, applies the activation and, when
+ * backward will follow, stores act'(z) beside act(z). Backward then needs a
+ * single multiply per element: dz = dh * act'(z), fused with the bias
+ * gradient (a column sum). Layers whose inner dimension is <= 4 (the [x, t]
+ * input layer, the d-wide output's transpose) run as hand loops: a GEMM
+ * with K = 3 is all overhead.
+ *
+ * float32 uses a polynomial exp (Cephes expf, ~1 ulp on the clamped range)
+ * so that the activation loops vectorise; float64 uses libm (gradchecks).
+ */
+#include "mlp.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- activations ------------------------------------------------------ */
+
+static const char *const act_names[] = {"none", "silu", "relu", "tanh",
+                                        "gelu", "sigmoid"};
+
+fm_status fm_act_parse(const char *name, fm_act *out)
+{
+    for (int i = 0; i < (int)(sizeof act_names / sizeof act_names[0]); i++)
+        if (name && strcmp(name, act_names[i]) == 0) {
+            *out = (fm_act)i;
+            return FM_OK;
+        }
+    return fm_error(FM_EVALUE, "mlp: unknown activation '%s' (none, silu, "
+                    "relu, tanh, gelu, sigmoid)", name ? name : "(null)");
+}
+
+const char *fm_act_name(fm_act act)
+{
+    return (unsigned)act < sizeof act_names / sizeof act_names[0]
+               ? act_names[act] : "?";
+}
+
+#define VEC_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+/* exp(x) for x in [-87, 87]: x = n ln2 + r, |r| <= ln2/2, exp(r) by the
+ * Cephes degree-6 polynomial, 2^n built in the exponent bits. Rounding by
+ * the 1.5 * 2^23 trick keeps the loop branch-free and vectorisable. */
+static inline float exp_f32(float x)
+{
+    x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } s = { .i = ((int32_t)n + 127) << 23 };
+    return p * s.f;
+}
+
+static inline float sigm_f32(float z) { return 1.0f / (1.0f + exp_f32(-z)); }
+static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+#define GELU_C 0.7978845608028654   /* sqrt(2 / pi) */
+#define GELU_A 0.044715
+
+/* h[j] = act(z[j] + b[j]) and, if d, d[j] = act'(z[j] + b[j]), for j < n.
+ * h may alias z. Two copies: float (fast exp) and double (libm). */
+#define DEFINE_ACT_ROW(T, SUF, SIGM, TANH)                                     \
+    static void act_row_##SUF(fm_act act, int64_t n, const T *z, const T *b,  \
+                              T *h, T *d)                                     \
+    {                                                                          \
+        switch (act) {                                                         \
+        case FM_ACT_NONE:                                                      \
+            for (int64_t j = 0; j < n; j++) h[j] = z[j] + b[j];                \
+            if (d) for (int64_t j = 0; j < n; j++) d[j] = 1;                   \
+            break;                                                             \
+        case FM_ACT_RELU:                                                      \
+            if (d) for (int64_t j = 0; j < n; j++) {                           \
+                T v = z[j] + b[j];                                             \
+                d[j] = v > 0 ? (T)1 : (T)0;                                    \
+                h[j] = v > 0 ? v : (T)0;                                       \
+            } else for (int64_t j = 0; j < n; j++) {                           \
+                T v = z[j] + b[j];                                             \
+                h[j] = v > 0 ? v : (T)0;                                       \
+            }                                                                  \
+            break;                                                             \
+        case FM_ACT_SILU: /* h = v s(v), h' = s (1 + v (1 - s)) */             \
+            if (d) for (int64_t j = 0; j < n; j++) {                           \
+                T v = z[j] + b[j], s = SIGM(v);                                \
+                h[j] = v * s;                                                  \
+                d[j] = s * (1 + v * (1 - s));                                  \
+            } else for (int64_t j = 0; j < n; j++) {                           \
+                T v = z[j] + b[j];                                             \
+                h[j] = v * SIGM(v);                                            \
+            }                                                                  \
+            break;                                                             \
+        case FM_ACT_SIGMOID:                                                   \
+            for (int64_t j = 0; j < n; j++) {                                  \
+                T s = SIGM(z[j] + b[j]);                                       \
+                h[j] = s;                                                      \
+                if (d) d[j] = s * (1 - s);                                     \
+            }                                                                  \
+            break;                                                             \
+        case FM_ACT_TANH:                                                      \
+            for (int64_t j = 0; j < n; j++) {                                  \
+                T t = TANH(z[j] + b[j]);                                       \
+                h[j] = t;                                                      \
+                if (d) d[j] = 1 - t * t;                                       \
+            }                                                                  \
+            break;                                                             \
+        case FM_ACT_GELU: /* v s(2u), u = c (v + a v^3) */                     \
+            for (int64_t j = 0; j < n; j++) {                                  \
+                T v = z[j] + b[j];                                             \
+                T u = (T)GELU_C * (v + (T)GELU_A * v * v * v);                 \
+                T s = SIGM(2 * u);                                             \
+                h[j] = v * s;                                                  \
+                if (d) d[j] = s + v * 2 * s * (1 - s) * (T)GELU_C *            \
+                                  (1 + 3 * (T)GELU_A * v * v);                 \
+            }                                                                  \
+            break;                                                             \
+        }                                                                      \
+    }
+
+/* tanh(v) = 2 s(2v) - 1: absolute error ~1e-7 in float32. */
+static inline float tanh_f32(float v) { return 2.0f * sigm_f32(2.0f * v) - 1.0f; }
+
+VEC_CLONES DEFINE_ACT_ROW(float, f32, sigm_f32, tanh_f32)
+DEFINE_ACT_ROW(double, f64, sigm_f64, tanh)
+
+/* dz[i][j] = dh[i][j] * d[i][j] in place, db[j] (+)= sum_i dz[i][j]. */
+#define DEFINE_DACT(T, SUF)                                                    \
+    static void dact_##SUF(int64_t rows, int64_t n, T *dh, int64_t ldh,       \
+                           const T *d, T *db, bool acc)                        \
+    {                                                                          \
+        if (!acc) for (int64_t j = 0; j < n; j++) db[j] = 0;                   \
+        for (int64_t i = 0; i < rows; i++) {                                   \
+            T *r = dh + i * ldh;                                               \
+            const T *dr = d + i * n;                                           \
+            for (int64_t j = 0; j < n; j++) {                                  \
+                T v = r[j] * dr[j];                                            \
+                r[j] = v;                                                      \
+                db[j] += v;                                                    \
+            }                                                                  \
+        }                                                                      \
+    }
+VEC_CLONES DEFINE_DACT(float, f32)
+DEFINE_DACT(double, f64)
+
+/* Column sums of a (rows, n) block into db (overwrite or accumulate). */
+#define DEFINE_COLSUM(T, SUF)                                                  \
+    static void colsum_##SUF(int64_t rows, int64_t n, const T *a, int64_t lda, \
+                             T *db, bool acc)                                  \
+    {                                                                          \
+        if (!acc) for (int64_t j = 0; j < n; j++) db[j] = 0;                   \
+        for (int64_t i = 0; i < rows; i++)                                     \
+            for (int64_t j = 0; j < n; j++) db[j] += a[i * lda + j];           \
+    }
+VEC_CLONES DEFINE_COLSUM(float, f32)
+DEFINE_COLSUM(double, f64)
+
+/* Small-K layer: z[i][:] = bias + sum_{k<K} x[i][k] W[k][:] (K <= 4; bias
+ * may be NULL for zero). */
+#define DEFINE_SMALLK(T, SUF)                                                  \
+    static void smallk_##SUF(int64_t rows, int64_t K, const T *x, int64_t ldx,\
+                             const T *W, int64_t N, const T *bias, T *z,       \
+                             int64_t ldz)                                      \
+    {                                                                          \
+        for (int64_t i = 0; i < rows; i++) {                                   \
+            const T *xr = x + i * ldx;                                         \
+            T *zr = z + i * ldz;                                               \
+            for (int64_t j = 0; j < N; j++) zr[j] = bias ? bias[j] : 0;        \
+            for (int64_t k = 0; k < K; k++) {                                  \
+                T xk = xr[k];                                                  \
+                const T *w = W + k * N;                                        \
+                for (int64_t j = 0; j < N; j++) zr[j] += xk * w[j];            \
+            }                                                                  \
+        }                                                                      \
+    }
+VEC_CLONES DEFINE_SMALLK(float, f32)
+DEFINE_SMALLK(double, f64)
+
+/* ---- dtype dispatch ---------------------------------------------------- */
+
+static void gemm(fm_dtype dt, bool ta, bool tb, int64_t M, int64_t N,
+                 int64_t K, const void *A, int64_t lda, const void *B,
+                 int64_t ldb, double beta, void *C, int64_t ldc)
+{
+    enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE b = tb ? CblasTrans : CblasNoTrans;
+    if (dt == FM_FLOAT32)
+        cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0f, A,
+                    (int)lda, B, (int)ldb, (float)beta, C, (int)ldc);
+    else
+        cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0, A,
+                    (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+static void act_rows(fm_dtype dt, fm_act act, int64_t rows, int64_t n,
+                     void *z, const void *b, void *d)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        if (dt == FM_FLOAT32) {
+            float *zr = (float *)z + i * n;
+            act_row_f32(act, n, zr, b, zr, d ? (float *)d + i * n : NULL);
+        } else {
+            double *zr = (double *)z + i * n;
+            act_row_f64(act, n, zr, b, zr, d ? (double *)d + i * n : NULL);
+        }
+    }
+}
+
+static void smallk(fm_dtype dt, int64_t rows, int64_t K, const void *x,
+                   int64_t ldx, const void *W, int64_t N, const void *bias,
+                   void *z, int64_t ldz)
+{
+    if (dt == FM_FLOAT32)
+        smallk_f32(rows, K, x, ldx, W, N, bias, z, ldz);
+    else
+        smallk_f64(rows, K, x, ldx, W, N, bias, z, ldz);
+}
+
+/* ---- structure -------------------------------------------------------- */
+
+fm_status fm_mlp_init(fm_mlp *mlp, int nsizes, const int64_t *sizes,
+                      fm_act act, fm_dtype dtype)
+{
+    if (nsizes < 2 || nsizes > FM_MLP_MAX_LAYERS + 1)
+        return fm_error(FM_EVALUE, "mlp: needs 2..%d layer sizes, got %d",
+                        FM_MLP_MAX_LAYERS + 1, nsizes);
+    if (dtype != FM_FLOAT32 && dtype != FM_FLOAT64)
+        return fm_error(FM_ETYPE, "mlp: dtype must be float32 or float64");
+    if ((unsigned)act > FM_ACT_SIGMOID)
+        return fm_error(FM_EVALUE, "mlp: bad activation %d", (int)act);
+    memset(mlp, 0, sizeof *mlp);
+    for (int i = 0; i < nsizes; i++) {
+        if (sizes[i] < 1 || sizes[i] > (1 << 24))
+            return fm_error(FM_EVALUE, "mlp: layer size %d is %lld",
+                            i, (long long)sizes[i]);
+        mlp->sizes[i] = sizes[i];
+    }
+    mlp->nlayers = nsizes - 1;
+    mlp->act = act;
+    mlp->dtype = dtype;
+    return FM_OK;
+}
+
+int fm_mlp_nparams(const fm_mlp *mlp) { return 2 * mlp->nlayers; }
+
+int64_t fm_mlp_numel(const fm_mlp *mlp)
+{
+    int64_t n = 0;
+    for (int l = 0; l < mlp->nlayers; l++)
+        n += (mlp->sizes[l] + 1) * mlp->sizes[l + 1];
+    return n;
+}
+
+fm_status fm_mlp_param_shape(const fm_mlp *mlp, int i, int *ndim,
+                             int64_t shape[2])
+{
+    if (i < 0 || i >= 2 * mlp->nlayers)
+        return fm_error(FM_EINDEX, "mlp: parameter %d of %d", i,
+                        2 * mlp->nlayers);
+    int l = i / 2;
+    if (i % 2 == 0) {
+        *ndim = 2;
+        shape[0] = mlp->sizes[l];
+        shape[1] = mlp->sizes[l + 1];
+    } else {
+        *ndim = 1;
+        shape[0] = mlp->sizes[l + 1];
+    }
+    return FM_OK;
+}
+
+fm_status fm_mlp_check_params(const fm_mlp *mlp, const fm_tensor *params,
+                              const char *what)
+{
+    char buf[FM_SHAPE_STR_MAX];
+    for (int i = 0; i < 2 * mlp->nlayers; i++) {
+        int nd;
+        int64_t sh[2];
+        fm_mlp_param_shape(mlp, i, &nd, sh);
+        const fm_tensor *p = &params[i];
+        if (p->dtype != mlp->dtype)
+            return fm_error(FM_ETYPE, "%s: tensor %d is %s, mlp is %s", what,
+                            i, fm_dtype_name(p->dtype),
+                            fm_dtype_name(mlp->dtype));
+        if (p->ndim != nd || p->shape[0] != sh[0] ||
+            (nd == 2 && p->shape[1] != sh[1]))
+            return fm_error(FM_ESHAPE, "%s: tensor %d has shape %s, expected "
+                            "(%lld%s%lld)", what, i,
+                            fm_shape_str(p, buf, sizeof buf),
+                            (long long)sh[0], nd == 2 ? ", " : "",
+                            nd == 2 ? (long long)sh[1] : 0LL);
+        if (!fm_tensor_is_contiguous(p))
+            return fm_error(FM_ELAYOUT, "%s: tensor %d is not contiguous",
+                            what, i);
+    }
+    return FM_OK;
+}
+
+/* x-like operand: 2-D, dtype, `cols` columns, `rows` rows (-1: any), unit
+ * column stride. */
+static fm_status check_rows(const fm_mlp *mlp, const fm_tensor *t,
+                            int64_t rows, int64_t cols, const char *op,
+                            const char *name)
+{
+    char buf[FM_SHAPE_STR_MAX];
+    if (t->dtype != mlp->dtype)
+        return fm_error(FM_ETYPE, "%s: %s is %s, mlp is %s", op, name,
+                        fm_dtype_name(t->dtype), fm_dtype_name(mlp->dtype));
+    if (t->ndim != 2 || t->shape[1] != cols || (rows >= 0 && t->shape[0] != rows))
+        return fm_error(FM_ESHAPE, "%s: %s has shape %s, expected (%s, %lld)",
+                        op, name, fm_shape_str(t, buf, sizeof buf),
+                        rows >= 0 ? "B" : "N", (long long)cols);
+    if (t->shape[1] > 1 && t->stride[1] != 1)
+        return fm_error(FM_ELAYOUT, "%s: %s needs unit column stride", op, name);
+    if (t->shape[0] > 1 && t->stride[0] < t->shape[1])
+        return fm_error(FM_ELAYOUT, "%s: %s rows overlap", op, name);
+    return FM_OK;
+}
+
+static int64_t ld_of(const fm_tensor *t)
+{
+    return t->shape[0] > 1 ? t->stride[0] : t->shape[1];
+}
+
+/* ---- workspace -------------------------------------------------------- */
+
+void fm_mlp_work_init(fm_mlp_work *work) { memset(work, 0, sizeof *work); }
+
+void fm_mlp_work_free(fm_mlp_work *work)
+{
+    free(work->buf);
+    memset(work, 0, sizeof *work);
+}
+
+/* Regions of the block for `rows` rows, in elements of the dtype:
+ * X copy (rows, in); per hidden layer l = 1..n-1: H_l and D_l (rows, h_l);
+ * two scratch blocks S0, S1 (rows, maxw); a transposed small W (<= 4 rows);
+ * an output block y (rows, out) and a folded first bias b0 (sizes[1]). */
+typedef struct {
+    void *x, *h[FM_MLP_MAX_LAYERS], *d[FM_MLP_MAX_LAYERS], *s0, *s1, *wt,
+         *y, *b0;
+} regions;
+
+static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
+static size_t carve(const fm_mlp *m, int64_t rows, char *base, regions *r)
+{
+    size_t es = fm_dtype_size(m->dtype), off = 0;
+    int64_t maxw = 0;
+    for (int l = 0; l <= m->nlayers; l++)
+        maxw = m->sizes[l] > maxw ? m->sizes[l] : maxw;
+#define TAKE(ptr, n) do { if (base) (ptr) = base + off; \
+                          off += round64((size_t)(n) * es); } while (0)
+    TAKE(r->x, rows * m->sizes[0]);
+    for (int l = 1; l < m->nlayers; l++) {
+        TAKE(r->h[l], rows * m->sizes[l]);
+        TAKE(r->d[l], rows * m->sizes[l]);
+    }
+    TAKE(r->s0, rows * maxw);
+    TAKE(r->s1, rows * maxw);
+    TAKE(r->wt, 4 * maxw);
+    TAKE(r->y, rows * m->sizes[m->nlayers]);
+    TAKE(r->b0, m->sizes[1]);
+#undef TAKE
+    return off;
+}
+
+static bool same_layout(const fm_mlp *a, const fm_mlp *b)
+{
+    if (a->nlayers != b->nlayers || a->dtype != b->dtype)
+        return false;
+    for (int l = 0; l <= a->nlayers; l++)
+        if (a->sizes[l] != b->sizes[l])
+            return false;
+    return true;
+}
+
+static fm_status work_reserve(const fm_mlp *m, fm_mlp_work *w, int64_t rows,
+                              regions *r)
+{
+    if (rows < 1)
+        rows = 1;
+    if (!w->buf || rows > w->cap_rows || !same_layout(m, &w->layout)) {
+        int64_t cap = rows > w->cap_rows ? rows : w->cap_rows;
+        if (!same_layout(m, &w->layout))
+            cap = rows;
+        size_t bytes = carve(m, cap, NULL, r);
+        void *buf = aligned_alloc(64, bytes);
+        if (!buf)
+            return fm_error(FM_ENOMEM, "mlp: out of memory for a workspace "
+                            "of %zu bytes", bytes);
+        free(w->buf);
+        w->buf = buf;
+        w->bytes = bytes;
+        w->cap_rows = cap;
+        w->layout = *m;
+        w->kept = false;
+        w->batch = 0;
+    }
+    carve(m, w->cap_rows, w->buf, r);
+    return FM_OK;
+}
+
+/* ---- forward ----------------------------------------------------------- */
+
+/* Runs rows of input through the network. The first layer reads x (ldx)
+ * with bias0 (which may fold in a constant t column); hidden outputs go to
+ * r->h (and r->d when keep), the last layer writes y (ldy). */
+static void forward_rows(const fm_mlp *m, const fm_tensor *P, int64_t rows,
+                         const void *x, int64_t ldx, int64_t kx,
+                         const void *bias0, void *y, int64_t ldy,
+                         const regions *r, bool keep)
+{
+    fm_dtype dt = m->dtype;
+    size_t es = fm_dtype_size(dt);
+    int n = m->nlayers;
+    const void *in = x;
+    int64_t ldin = ldx;
+    for (int l = 0; l < n; l++) {
+        int64_t K = l == 0 ? kx : m->sizes[l], N = m->sizes[l + 1];
+        const void *W = P[2 * l].data, *b = l == 0 ? bias0 : P[2 * l + 1].data;
+        bool last = l == n - 1;
+        /* the hidden output buffer: kept layers each own one, otherwise
+         * ping-pong between h[1] and d[1]-sized scratch */
+        void *z, *d = NULL;
+        int64_t ldz = N;
+        if (last) {
+            z = y;
+            ldz = ldy;
+        } else if (keep) {
+            z = r->h[l + 1];
+            d = r->d[l + 1];
+        } else {
+            z = (l % 2 == 0) ? r->s0 : r->s1;
+        }
+        if (K <= 4) {
+            smallk(dt, rows, K, in, ldin, W, N, last ? b : NULL, z, ldz);
+            if (!last)
+                act_rows(dt, m->act, rows, N, z, b, d);
+        } else if (last) {
+            for (int64_t i = 0; i < rows; i++)
+                memcpy((char *)z + i * ldz * es, b, N * es);
+            gemm(dt, false, false, rows, N, K, in, ldin, W, N, 1.0, z, ldz);
+        } else {
+            gemm(dt, false, false, rows, N, K, in, ldin, W, N, 0.0, z, ldz);
+            act_rows(dt, m->act, rows, N, z, b, d);
+        }
+        in = z;
+        ldin = ldz;
+    }
+}
+
+int64_t fm_mlp_euler_block = 0;
+#define EULER_BLOCK_DEFAULT 512
+
+static int64_t block_rows(void)
+{
+    return fm_mlp_euler_block > 0 ? fm_mlp_euler_block : EULER_BLOCK_DEFAULT;
+}
+
+static void copy_rows(size_t es, int64_t rows, int64_t cols, const void *src,
+                      int64_t lds, void *dst, int64_t ldd)
+{
+    for (int64_t i = 0; i < rows; i++)
+        memcpy((char *)dst + i * ldd * es, (const char *)src + i * lds * es,
+               cols * es);
+}
+
+fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
+                         const fm_tensor *x, fm_tensor *out,
+                         fm_mlp_work *work, bool keep_for_backward)
+{
+    const char *op = "mlp_forward";
+    int n = mlp->nlayers;
+    fm_status st = fm_mlp_check_params(mlp, params, op);
+    if (!st) st = check_rows(mlp, x, -1, mlp->sizes[0], op, "x");
+    if (!st) st = check_rows(mlp, out, x->shape[0], mlp->sizes[n], op, "out");
+    if (st)
+        return st;
+    int64_t B = x->shape[0];
+    size_t es = fm_dtype_size(mlp->dtype);
+    regions r;
+    work->kept = false;
+    if (keep_for_backward) {
+        if ((st = work_reserve(mlp, work, B, &r)))
+            return st;
+        copy_rows(es, B, mlp->sizes[0], x->data, ld_of(x), r.x, mlp->sizes[0]);
+        forward_rows(mlp, params, B, r.x, mlp->sizes[0], mlp->sizes[0],
+                     params[1].data, out->data, ld_of(out), &r, true);
+        work->kept = true;
+        work->batch = B;
+        return FM_OK;
+    }
+    int64_t blk = B < block_rows() ? B : block_rows();
+    if ((st = work_reserve(mlp, work, blk, &r)))
+        return st;
+    for (int64_t i0 = 0; i0 < B; i0 += blk) {
+        int64_t rows = B - i0 < blk ? B - i0 : blk;
+        forward_rows(mlp, params, rows,
+                     (const char *)x->data + i0 * ld_of(x) * es, ld_of(x),
+                     mlp->sizes[0], params[1].data,
+                     (char *)out->data + i0 * ld_of(out) * es, ld_of(out), &r,
+                     false);
+    }
+    return FM_OK;
+}
+
+static void dact(fm_dtype dt, int64_t rows, int64_t n, void *dh, int64_t ldh,
+                 const void *d, void *db, bool acc)
+{
+    if (dt == FM_FLOAT32)
+        dact_f32(rows, n, dh, ldh, d, db, acc);
+    else
+        dact_f64(rows, n, dh, ldh, d, db, acc);
+}
+
+/* wt (K, N) = W^T for W (N, K), small K. */
+static void transpose_small(size_t es, int64_t N, int64_t K, const void *W,
+                            void *wt)
+{
+    for (int64_t j = 0; j < N; j++)
+        for (int64_t k = 0; k < K; k++)
+            memcpy((char *)wt + (k * N + j) * es,
+                   (const char *)W + (j * K + k) * es, es);
+}
+
+fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,
+                          fm_mlp_work *work, const fm_tensor *grad_out,
+                          fm_tensor *grad_params, bool accumulate,
+                          fm_tensor *grad_x)
+{
+    const char *op = "mlp_backward";
+    int n = mlp->nlayers;
+    fm_dtype dt = mlp->dtype;
+    size_t es = fm_dtype_size(dt);
+    if (!work->kept || !same_layout(mlp, &work->layout))
+        return fm_error(FM_EVALUE, "%s: no forward kept for backward "
+                        "(call mlp_forward with keep_for_backward)", op);
+    int64_t B = work->batch;
+    fm_status st = fm_mlp_check_params(mlp, params, op);
+    if (!st) st = fm_mlp_check_params(mlp, grad_params, "mlp_backward grads");
+    if (!st) st = check_rows(mlp, grad_out, B, mlp->sizes[n], op, "grad_out");
+    if (!st && grad_x)
+        st = check_rows(mlp, grad_x, B, mlp->sizes[0], op, "grad_x");
+    if (st)
+        return st;
+    regions r;
+    carve(mlp, work->cap_rows, work->buf, &r);
+    double beta = accumulate ? 1.0 : 0.0;
+    const void *dz = grad_out->data;
+    int64_t ldz = ld_of(grad_out);
+    if (dt == FM_FLOAT32)
+        colsum_f32(B, mlp->sizes[n], dz, ldz, grad_params[2 * n - 1].data, accumulate);
+    else
+        colsum_f64(B, mlp->sizes[n], dz, ldz, grad_params[2 * n - 1].data, accumulate);
+    for (int l = n - 1; l >= 0; l--) {
+        int64_t K = mlp->sizes[l], N = mlp->sizes[l + 1];
+        const void *in = l == 0 ? r.x : r.h[l];
+        /* dW_l (K, N) (+)= h_{l-1}^T dz_l */
+        gemm(dt, true, false, K, N, B, in, K, dz, ldz, beta,
+             grad_params[2 * l].data, N);
+        void *da;
+        int64_t ldda;
+        if (l > 0) {
+            da = ((n - 1 - l) % 2 == 0) ? r.s0 : r.s1;
+            ldda = K;
+        } else if (grad_x) {
+            da = grad_x->data;
+            ldda = ld_of(grad_x);
+        } else {
+            break;
+        }
+        /* dh_{l-1} (B, K) = dz_l W_l^T */
+        if (N <= 4) {
+            transpose_small(es, K, N, params[2 * l].data, r.wt);
+            smallk(dt, B, N, dz, ldz, r.wt, K, NULL, da, ldda);
+        } else {
+            gemm(dt, false, true, B, K, N, dz, ldz, params[2 * l].data, N,
+                 0.0, da, ldda);
+        }
+        if (l > 0) /* dz_{l-1} = dh * act'(z), db_{l-1} = column sums */
+            dact(dt, B, K, da, ldda, r.d[l], grad_params[2 * l - 1].data,
+                 accumulate);
+        dz = da;
+        ldz = ldda;
+    }
+    return FM_OK;
+}
+
+/* b0 = b_0 + t W_0[d, :]: the constant t column folded into the bias. */
+static void fold_t(const fm_mlp *m, const fm_tensor *P, int64_t d, double t,
+                   void *b0)
+{
+    int64_t N = m->sizes[1];
+    if (m->dtype == FM_FLOAT32) {
+        const float *W = P[0].data, *b = P[1].data;
+        for (int64_t j = 0; j < N; j++)
+            ((float *)b0)[j] = b[j] + (float)t * W[d * N + j];
+    } else {
+        const double *W = P[0].data, *b = P[1].data;
+        for (int64_t j = 0; j < N; j++)
+            ((double *)b0)[j] = b[j] + t * W[d * N + j];
+    }
+}
+
+static fm_status check_field(const fm_mlp *mlp, const fm_tensor *params,
+                             const fm_tensor *x, const char *op)
+{
+    int64_t d = mlp->sizes[mlp->nlayers];
+    if (mlp->sizes[0] != d + 1)
+        return fm_error(FM_ESHAPE, "%s: a field network needs inputs = "
+                        "outputs + 1 ([x, t]), got %lld -> %lld", op,
+                        (long long)mlp->sizes[0], (long long)d);
+    fm_status st = fm_mlp_check_params(mlp, params, op);
+    if (!st) st = check_rows(mlp, x, -1, d, op, "x");
+    return st;
+}
+
+fm_status fm_mlp_field_eval(const fm_mlp *mlp, const fm_tensor *params,
+                            const fm_tensor *x, double t, fm_tensor *out,
+                            fm_mlp_work *work)
+{
+    const char *op = "mlp_field_eval";
+    int64_t d = mlp->sizes[mlp->nlayers];
+    fm_status st = check_field(mlp, params, x, op);
+    if (!st) st = check_rows(mlp, out, x->shape[0], d, op, "out");
+    if (st)
+        return st;
+    int64_t N = x->shape[0], blk = N < block_rows() ? N : block_rows();
+    size_t es = fm_dtype_size(mlp->dtype);
+    regions r;
+    if ((st = work_reserve(mlp, work, blk, &r)))
+        return st;
+    work->kept = false;
+    fold_t(mlp, params, d, t, r.b0);
+    for (int64_t i0 = 0; i0 < N; i0 += blk) {
+        int64_t rows = N - i0 < blk ? N - i0 : blk;
+        forward_rows(mlp, params, rows,
+                     (const char *)x->data + i0 * ld_of(x) * es, ld_of(x), d,
+                     r.b0, (char *)out->data + i0 * ld_of(out) * es,
+                     ld_of(out), &r, false);
+    }
+    return FM_OK;
+}
+
+/* x (rows, d) += h y (rows, d). */
+static void axpy_rows(fm_dtype dt, int64_t rows, int64_t d, double h,
+                      const void *y, void *x, int64_t ldx)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < d; k++) {
+            if (dt == FM_FLOAT32)
+                ((float *)x)[i * ldx + k] += (float)h * ((const float *)y)[i * d + k];
+            else
+                ((double *)x)[i * ldx + k] += h * ((const double *)y)[i * d + k];
+        }
+}
+
+fm_status fm_mlp_euler(const fm_mlp *mlp, const fm_tensor *params,
+                       fm_tensor *x, double t0, double t1, int64_t steps,
+                       fm_mlp_work *work)
+{
+    const char *op = "mlp_euler";
+    fm_status st = check_field(mlp, params, x, op);
+    if (st)
+        return st;
+    if (steps < 1)
+        return fm_error(FM_EVALUE, "%s: steps must be >= 1, got %lld", op,
+                        (long long)steps);
+    int64_t d = mlp->sizes[mlp->nlayers];
+    int64_t N = x->shape[0], blk = N < block_rows() ? N : block_rows();
+    size_t es = fm_dtype_size(mlp->dtype);
+    regions r;
+    if ((st = work_reserve(mlp, work, blk, &r)))
+        return st;
+    work->kept = false;
+    double h = (t1 - t0) / (double)steps;
+    int64_t ldx = ld_of(x);
+    for (int64_t i0 = 0; i0 < N; i0 += blk) {
+        if (fm_interrupted())
+            return fm_error(FM_EINTERRUPT, "%s: interrupted", op);
+        int64_t rows = N - i0 < blk ? N - i0 : blk;
+        char *xb = (char *)x->data + i0 * ldx * es;
+        for (int64_t k = 0; k < steps; k++) {
+            fold_t(mlp, params, d, t0 + (double)k * h, r.b0);
+            forward_rows(mlp, params, rows, xb, ldx, d, r.b0, r.y, d, &r,
+                         false);
+            axpy_rows(mlp->dtype, rows, d, h, r.y, xb, ldx);
+        }
+    }
+    return FM_OK;
+}

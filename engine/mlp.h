@@ -1,0 +1,104 @@
+/* mlp.h — a fused multilayer perceptron: forward, backward, Euler sampling.
+ *
+ * The network: sizes[0] inputs -> sizes[1] -> ... -> sizes[n] outputs, with
+ * n linear layers and the activation applied after every layer but the last:
+ *     h_0 = x,  z_l = h_{l-1} W_l + b_l,  h_l = act(z_l),  y = z_n.
+ *
+ * Parameter layout (chosen, documented, used by the bindings too):
+ *   params[2l]   = W_l, shape (sizes[l], sizes[l+1]), so forward is X @ W
+ *                  (this is the transpose of torch.nn.Linear.weight);
+ *   params[2l+1] = b_l, shape (sizes[l+1],).
+ * Parameters and gradients are caller-owned tensors (float32 or float64, the
+ * dtype of the mlp), contiguous. x, out, grad_out, grad_x are 2-D with unit
+ * column stride (any row stride).
+ *
+ * The workspace caches the activations kept for backward (h_l and act'(z_l))
+ * and scratch rows; it grows when a larger batch arrives and is released by
+ * fm_mlp_work_free (engine-owned malloc: it is a cache, not tensor memory).
+ */
+#ifndef FM_MLP_H
+#define FM_MLP_H
+
+#include "fm.h"
+
+typedef enum {
+    FM_ACT_NONE = 0, FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH,
+    FM_ACT_GELU,     /* tanh approximation, as torch's approximate="tanh" */
+    FM_ACT_SIGMOID
+} fm_act;
+
+/* "none" "silu" "relu" "tanh" "gelu" "sigmoid" <-> fm_act. */
+fm_status fm_act_parse(const char *name, fm_act *out);
+const char *fm_act_name(fm_act act);
+
+#define FM_MLP_MAX_LAYERS 32
+
+typedef struct {
+    int nlayers;                           /* linear layers (>= 1) */
+    int64_t sizes[FM_MLP_MAX_LAYERS + 1];  /* nlayers + 1 widths */
+    fm_act act;
+    fm_dtype dtype;                        /* FM_FLOAT32 or FM_FLOAT64 */
+} fm_mlp;
+
+/* nsizes = nlayers + 1 >= 2 widths, each >= 1. */
+fm_status fm_mlp_init(fm_mlp *mlp, int nsizes, const int64_t *sizes,
+                      fm_act act, fm_dtype dtype);
+/* Number of parameter tensors (2 * nlayers) and of scalars. */
+int fm_mlp_nparams(const fm_mlp *mlp);
+int64_t fm_mlp_numel(const fm_mlp *mlp);
+/* Shape of parameter tensor i (0 <= i < 2 * nlayers): ndim 2 or 1. */
+fm_status fm_mlp_param_shape(const fm_mlp *mlp, int i, int *ndim,
+                             int64_t shape[2]);
+/* Checks the dtype, shape and contiguity of 2 * nlayers tensors. */
+fm_status fm_mlp_check_params(const fm_mlp *mlp, const fm_tensor *params,
+                              const char *what);
+
+typedef struct {
+    void *buf;          /* one 64-byte aligned block */
+    size_t bytes;
+    int64_t batch;      /* rows the kept activations refer to (0: none) */
+    int64_t cap_rows;   /* rows the block is sized for */
+    fm_mlp layout;      /* the mlp the block was carved for */
+    bool kept;          /* forward kept what backward needs */
+} fm_mlp_work;
+
+void fm_mlp_work_init(fm_mlp_work *work);
+void fm_mlp_work_free(fm_mlp_work *work);
+
+/* out (B, outputs) = mlp(x (B, inputs)). keep_for_backward stores what
+ * fm_mlp_backward needs (a copy of x, h_l and act'(z_l)) in work. */
+fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
+                         const fm_tensor *x, fm_tensor *out,
+                         fm_mlp_work *work, bool keep_for_backward);
+
+/* Backpropagates grad_out (B, outputs) through the last kept forward.
+ * grad_params (2 * nlayers tensors shaped as params) are overwritten, or
+ * added into when accumulate is true. grad_x (B, inputs) may be NULL. */
+fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,
+                          fm_mlp_work *work, const fm_tensor *grad_out,
+                          fm_tensor *grad_params, bool accumulate,
+                          fm_tensor *grad_x);
+
+/* A network trained on [x, t] as a field (DESIGN.md: net input = cat(x, t),
+ * so inputs = d + 1 and outputs = d): out (N, d) = mlp([x, t]). */
+fm_status fm_mlp_field_eval(const fm_mlp *mlp, const fm_tensor *params,
+                            const fm_tensor *x, double t, fm_tensor *out,
+                            fm_mlp_work *work);
+
+/* Euler integration in place (MATH.md, flow ODE dX = u_t(X) dt):
+ * x <- x + h * mlp([x, t_k]), t_k = t0 + k h, h = (t1 - t0) / steps, for
+ * k = 0 .. steps-1. Rows are independent, so they are processed in blocks of
+ * FM_MLP_EULER_BLOCK rows that run all steps while their activations stay in
+ * cache. Polls fm_interrupted() between blocks. */
+fm_status fm_mlp_euler(const fm_mlp *mlp, const fm_tensor *params,
+                       fm_tensor *x, double t0, double t1, int64_t steps,
+                       fm_mlp_work *work);
+
+/* Rows per block in fm_mlp_euler, fm_mlp_field_eval and inference forward
+ * (values < 1 mean the default, 512: two 512 x 256 float32 activation blocks
+ * fill the 1 MiB L2). bench/mlp_c sweeps 128..2048; on a loaded machine the
+ * differences were within noise (1024 slightly ahead). Settable for
+ * benchmarks. */
+extern int64_t fm_mlp_euler_block;
+
+#endif
