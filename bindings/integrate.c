@@ -17,6 +17,7 @@
 #include "gmm.h"
 #include "integrate.h"
 #include "lpath.h"
+#include "mlp.h"
 #include "ops.h"
 
 #define FML_MARGINAL "fm.Marginal" /* bindings/data.c: uv 1 path, uv 2 gmm */
@@ -30,6 +31,11 @@ typedef struct {
     /* exact marginal */
     const fm_gmm *gmm;
     const fm_path *path;
+    /* fused MLP field (fm.field over a fused network) */
+    fm_mlp mlp;
+    fm_tensor params[2 * FM_MLP_MAX_LAYERS];
+    fm_mlp_work work;
+    bool has_mlp;
     /* trampoline arguments */
     const fm_tensor *x;
     double t;
@@ -89,6 +95,49 @@ static fm_status marginal_field(void *ctx, const fm_tensor *x, double t, fm_tens
     return fm_gmm_marginal(c->gmm, c->path, t, x, NULL, NULL, out);
 }
 
+static fm_status mlp_field(void *ctx, const fm_tensor *x, double t, fm_tensor *out)
+{
+    fctx *c = ctx;
+    return fm_mlp_field_eval(&c->mlp, c->params, x, t, out, &c->work);
+}
+
+/* A fused MLP field: a table {kind = "mlp", sizes = {...}, act = "silu",
+ * dtype = "float32", params = {W1, b1, ...}} (scripts/fm/field.lua makes it
+ * from a network's fused handle). The parameter tensors stay referenced by
+ * the table at idx during the solve; the workspace is freed by finish(). */
+static void resolve_mlp(lua_State *L, int idx, fctx *c)
+{
+    int64_t sizes[FM_MLP_MAX_LAYERS + 1];
+    lua_getfield(L, idx, "sizes");
+    luaL_checktype(L, -1, LUA_TTABLE);
+    int ns = (int)lua_rawlen(L, -1);
+    luaL_argcheck(L, ns >= 2 && ns <= FM_MLP_MAX_LAYERS + 1, 1, "mlp field: bad sizes");
+    for (int i = 0; i < ns; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        sizes[i] = luaL_checkinteger(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, idx, "act");
+    fm_act act;
+    fmL_check(L, fm_act_parse(luaL_checkstring(L, -1), &act), c->what);
+    lua_getfield(L, idx, "dtype");
+    fm_dtype dt = fmL_optdtype(L, -1, FM_FLOAT32);
+    fmL_check(L, fm_mlp_init(&c->mlp, ns, sizes, act, dt), c->what);
+    lua_getfield(L, idx, "params");
+    luaL_checktype(L, -1, LUA_TTABLE);
+    for (int i = 0; i < 2 * c->mlp.nlayers; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        fm_tensor *t = fmL_testtensor(L, -1);
+        if (!t) luaL_error(L, "%s: mlp parameter %d is not a tensor", c->what, i + 1);
+        c->params[i] = *t;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 4);
+    fmL_check(L, fm_mlp_check_params(&c->mlp, c->params, c->what), c->what);
+    fm_mlp_work_init(&c->work);
+    c->has_mlp = true;
+}
+
 /* Resolves the field at idx into c / the returned fm_field. */
 static fm_field resolve(lua_State *L, int idx, fctx *c, const char *what)
 {
@@ -105,6 +154,13 @@ static fm_field resolve(lua_State *L, int idx, fctx *c, const char *what)
         lua_pop(L, 2); /* both stay referenced by the marginal at idx */
         return (fm_field){marginal_field, c};
     }
+    if (lua_istable(L, idx) && lua_getfield(L, idx, "kind") == LUA_TSTRING &&
+        strcmp(lua_tostring(L, -1), "mlp") == 0) {
+        lua_pop(L, 1);
+        resolve_mlp(L, c->fidx, c);
+        return (fm_field){mlp_field, c};
+    }
+    if (lua_istable(L, idx)) lua_pop(L, 1);
     if (!lua_isfunction(L, idx) && !luaL_getmetafield(L, idx, "__call"))
         luaL_error(L, "%s: the field must be callable as f(x, t), got %s", what,
                    luaL_typename(L, idx));
@@ -115,6 +171,8 @@ static fm_field resolve(lua_State *L, int idx, fctx *c, const char *what)
 /* After an engine call: raise a stored Lua error, else check st. */
 static void finish(lua_State *L, fctx *c, int n, fm_status st, const char *fname)
 {
+    for (int i = 0; i < n; i++)
+        if (c[i].has_mlp) { fm_mlp_work_free(&c[i].work); c[i].has_mlp = false; }
     for (int i = 0; i < n; i++)
         if (c[i].err_ref != LUA_NOREF) {
             lua_rawgeti(L, LUA_REGISTRYINDEX, c[i].err_ref);
@@ -219,7 +277,16 @@ static int l_ode(lua_State *L)
     fm_tensor *x1 = fmL_newlike(L, "ode.solve", x0);   /* 7 */
     fm_tensor *traj = push_traj(L, x0, op.nrec);        /* 8 */
     fm_ode_stats st;
-    fm_status s = fm_ode_solve(m, f, x0, &op, x1, traj, &st);
+    fm_status s;
+    if (f.fn == mlp_field && m == FM_ODE_EULER && !traj && !op.times) {
+        /* fused Euler: row blocks run all steps in cache (engine/mlp.h) */
+        memset(&st, 0, sizeof st);
+        s = fm_copy(x1, x0);
+        if (s == FM_OK) s = fm_mlp_euler(&c.mlp, c.params, x1, op.t0, op.t1, op.nsteps, &c.work);
+        if (s == FM_OK) st.nfe = st.accepted = op.nsteps;
+    } else {
+        s = fm_ode_solve(m, f, x0, &op, x1, traj, &st);
+    }
     finish(L, &c, 1, s, "ode.solve");
     push_stats(L, &st, 6);
     return 3;
@@ -333,7 +400,12 @@ static int l_langevin(lua_State *L)
 /* _integrate.is_native(field): true when the field runs without Lua. */
 static int l_is_native(lua_State *L)
 {
-    lua_pushboolean(L, luaL_testudata(L, 1, FML_MARGINAL) != NULL);
+    bool mlp = false;
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "kind");
+        mlp = lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "mlp") == 0;
+    }
+    lua_pushboolean(L, mlp || luaL_testudata(L, 1, FML_MARGINAL) != NULL);
     return 1;
 }
 
