@@ -165,6 +165,25 @@ describe("fm.field", function()
   end)
 end)
 
+describe("fm.guided", function()
+  it("combines the null and conditional predictions: (1 - w) u(x|nil) + w u(x|y)", function()
+    local seen = {}
+    local model = function(x, t, y)
+      seen[#seen + 1] = y
+      if y == nil then return x * 0 + 1 end     -- u(x | null) = 1
+      return x * 0 + y:reshape(-1, 1) * t       -- u(x | y) = y t
+    end
+    local y = fm.tensor({2, 4})
+    local f = fm.guided(model, 3, y)
+    local out = f(fm.zeros({2, 2}), 0.5)
+    assert.tensor_near({{-2 + 3, -2 + 3}, {-2 + 6, -2 + 6}}, out, 1e-6)
+    -- integrates like any field: du/dt gives x(1) = int_0^1 (1 - w) + w y t dt
+    local x1 = fm.sample.ode(f, fm.zeros({2, 1}), {method = "heun", steps = 10})
+    assert.tensor_near({{-2 + 3}, {-2 + 6}}, x1, 1e-5)
+    assert.equal(1, #fm.sample.ode(fm.guided(model, 1, y), fm.zeros({2, 1}), {steps = 2}):shape() - 1)
+  end)
+end)
+
 describe("fm.sample.ode with exact marginal fields", function()
   local threshold = _G.FM_TEST_FLOOR[1]
   for _, name in ipairs{"linear", "sqrt", "cosine", "vp", "polynomial"} do
