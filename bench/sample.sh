@@ -2,8 +2,9 @@
 # bench/sample.sh — Euler sampling (100 steps, MLP 3->256->256->256->2 SiLU)
 # of 10,000 and 100,000 points: fmlua (bench/sample.lua) beside PyTorch in its
 # best configuration (OMP_WAIT_POLICY=passive, ../shared/bench/peer/README.md
-# 'Comparing fairly'), under both OpenBLAS settings: the environment as it is
-# and with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset.
+# 'Comparing fairly'), under both OpenBLAS settings: the machine's
+# OPENBLAS_CORETYPE (Haswell when the environment does not set one) and with
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (AVX-512 kernels).
 # Usage: bash bench/sample.sh [path/to/fmlua] [repeats=3]
 # Prints "name value unit" lines and ratio_fm_over_torch_<setting>_<n> (> 1:
 # fmlua faster), fmlua's fastest path (fused) against torch's median.
@@ -31,5 +32,5 @@ run_setting() {
       'BEGIN { printf "ratio_fm_over_torch_%s_%d %.3f x\n", t, n, a / b }'
   done
 }
-run_setting env env
+run_setting haswell env OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 run_setting unset env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
