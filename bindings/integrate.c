@@ -334,6 +334,7 @@ static int l_sde(lua_State *L)
     fm_ode_stats st;
     fm_status s = fm_sde_solve(m, f, g, fm_rng_global(), x0, &op, x1, traj, &st);
     c[1] = c[0];
+    c[1].has_mlp = false; /* the workspace belongs to c[0] */
     c[1].err_ref = gc.err_ref;
     finish(L, c, 2, s, "sde.solve");
     push_stats(L, &st, 7);
@@ -380,13 +381,17 @@ static int l_langevin(lua_State *L)
             lp = marginal_logp;
             lctx = &c[0];
             c[1] = c[0];
+            c[1].has_mlp = false;
             c[1].err_ref = LUA_NOREF;
         } else {
             resolve(L, 5, &c[1], "langevin: log_prob");
             lp = lua_logp;
             lctx = &c[1];
         }
-    } else c[1] = c[0];
+    } else {
+        c[1] = c[0];
+        c[1].has_mlp = false;
+    }
     fm_tensor *x = fmL_newlike(L, "langevin", x0);
     fmL_check(L, fm_copy(x, x0), "langevin");
     int64_t acc = 0;
