@@ -439,6 +439,22 @@ static int l_snapshots(lua_State *L)
     read_frames(L, fn, &fl);
     if (fl.n > 64)
         luaL_error(L, "%s: at most 64 frames in a row, got %d", fn, fl.n);
+    const char *names[64];
+    if (lua_getfield(L, OPTS, "names") == LUA_TTABLE) {
+        /* one title per panel; the strings stay alive in the names table */
+        if ((int)lua_rawlen(L, -1) != fl.n)
+            luaL_error(L, "%s: names has %d entries but frames has %d", fn,
+                       (int)lua_rawlen(L, -1), fl.n);
+        for (int i = 0; i < fl.n; i++) {
+            names[i] = lua_rawgeti(L, -1, i + 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+            if (!names[i])
+                luaL_error(L, "%s: names[%d] must be a string", fn, i + 1);
+            lua_pop(L, 1);
+        }
+        o.names = names;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "%s: names must be a table of strings", fn);
+    }
     fm_tensor *ref = opt_tensor(L, fn, "reference", 0, false);
     check(L, fm_plot_snapshots(path, &o, fl.frames, fl.n,
                                fl.has_times ? fl.times : NULL, ref));

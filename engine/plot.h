@@ -32,6 +32,7 @@ typedef struct {
     bool log;                /* heatmap: colour by log10(value) */
     const char *colormap;    /* "viridis" (default), "magma", "gray", "coolwarm" */
     const char *labels[2];   /* legend names for {model, reference} */
+    const char *const *names; /* snapshots: one title per panel, or NULL */
 } fm_plot_opts;
 
 void fm_plot_opts_default(fm_plot_opts *o);
@@ -75,7 +76,8 @@ fm_status fm_plot_curve(const char *path, const fm_plot_opts *o,
                         const fm_plot_series *series, int nseries);
 
 /* A row of nframes scatter panels with shared limits; frames[i] (n_i, 2),
- * times may be NULL, reference may be NULL. */
+ * times may be NULL, reference may be NULL. Panel i is titled o->names[i]
+ * when o->names is set, else "t = times[i]", else "frame i". */
 fm_status fm_plot_snapshots(const char *path, const fm_plot_opts *o,
                             const fm_tensor *const *frames, int nframes,
                             const double *times, const fm_tensor *reference);

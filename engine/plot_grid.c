@@ -102,7 +102,9 @@ fm_status fm_plot_snapshots(const char *path, const fm_plot_opts *o,
         fm_axes ax = ax0;
         ax.px += i * pw;
         char title[64];
-        if (times)
+        if (o->names && o->names[i])
+            snprintf(title, sizeof title, "%s", o->names[i]);
+        else if (times)
             snprintf(title, sizeof title, "t = %.3g", times[i]);
         else
             snprintf(title, sizeof title, "frame %d", i + 1);

@@ -188,6 +188,15 @@ describe("fm.plot", function()
     assert.has_error(function()
       fm.plot.snapshots{path("x.png"), frames = frames, times = {0, 1}}
     end, "fm.plot.snapshots: times has 2 values but frames has 3")
+    -- names: one title per panel (experiments comparing settings side by side)
+    fm.plot.snapshots{path("sn2.png"), frames = frames, names = {"a", "b", "c"}, height = 300}
+    assert.same({40 + 230 * 3, 300}, {png_size(path("sn2.png"))})
+    assert.has_error(function()
+      fm.plot.snapshots{path("x.png"), frames = frames, names = {"a", "b"}}
+    end, "fm.plot.snapshots: names has 2 entries but frames has 3")
+    assert.has_error(function()
+      fm.plot.snapshots{path("x.png"), frames = frames, names = {"a", 2, "c"}}
+    end, "fm.plot.snapshots: names[2] must be a string")
     assert.has_error(function() fm.plot.gif{path("x.png"), frames = frames} end)
     assert.has_error(function() fm.plot.gif{path("x.gif"), frames = {}} end,
                      "fm.plot.gif: frames must hold 1 to 256 frames, got 0")
