@@ -14,6 +14,11 @@ have_training=$("$FMLUA" -e 'local fm = require "fm"
 tiny() { # name: the options that make experiment <name> take about a second
     case "$1" in
         exact_field) echo "--n 200 --steps 20" ;;
+        schedules) echo "--steps 20 --n 200 --ode-steps 5" ;;
+        score_sde) echo "--steps 20 --n 200 --sde-steps 10" ;;
+        ot_cfm) echo "--steps 10 --batch 32 --n 200 --ode-steps 5" ;;
+        guidance) echo "--steps 20 --n 210 --ode-steps 5" ;;
+        likelihood) echo "--steps 20 --n 200 --ode-steps 4 --res 12" ;;
         *) echo "--steps 20 --n 200" ;;
     esac
 }
@@ -33,6 +38,11 @@ for exp in experiments/*.lua; do
     extra=""
     [ "$name" = ot_path ] && extra="model.safetensors samples.npy samples.png loss.png flow.gif"
     [ "$name" = exact_field ] && extra="samples.npy samples.png flow.gif"
+    [ "$name" = schedules ] && extra="samples.npy samples.png w2.png schedules.png"
+    [ "$name" = score_sde ] && extra="model.safetensors samples.npy samples.png trajectories_sigma1.png"
+    [ "$name" = ot_cfm ] && extra="samples.npy traj_noise_to_moons_ot.png traj_moons_to_8g_independent.png"
+    [ "$name" = guidance ] && extra="model.safetensors samples.npy samples.png"
+    [ "$name" = likelihood ] && extra="model.safetensors samples.npy logp_exact.png logp_model.png"
     if "$FMLUA" "$HERE/check_run.lua" "$out" $extra; then
         echo "ok   $name run directory"
     else
