@@ -20,7 +20,7 @@ local function rows(key)
 end
 
 if name == "schedules" then
-  -- measured W2 / floor: 1.2-1.4 for every schedule; a wrong path
+  -- measured W2 / floor: 1.15-1.35 for every schedule; a wrong path
   -- derivative or an untrained net lands above 3 (200 steps: 1.5-3.2)
   local r = rows("schedule")
   claim(#r == 5, "5 schedules, got %d", #r)
@@ -37,8 +37,8 @@ elseif name == "score_sde" then
     claim(o.w2_ratio < 1.6, "sigma %g: W2 / floor %.3f < 1.6", o.sigma, o.w2_ratio)
   end
 elseif name == "ot_cfm" then
-  -- measured straightness: independent 1.28 / 1.46, OT 1.002 / 1.006; W2
-  -- with 2 Euler steps: independent 1.93 / 2.01, OT 0.29 / 0.73 (floor 0.26 / 0.68)
+  -- measured straightness: independent 1.29 / 1.42, OT 1.002 / 1.005; W2
+  -- with 2 Euler steps: independent 1.96 / 1.97, OT 0.36 / 0.55 (floor 0.28 / 0.63)
   local r = rows("coupling")
   claim(#r == 4, "2 tasks x 2 couplings, got %d", #r)
   for i = 1, #r, 2 do
