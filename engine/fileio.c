@@ -19,9 +19,25 @@ fm_status fm_file_check_endian(const char *path)
     return FM_OK;
 }
 
+fm_status fm_file_check_target(const char *path)
+{
+    struct stat st;
+    if (path[0] == '\0')
+        return fm_error(FM_EIO, "empty file name");
+    if (stat(path, &st) != 0)
+        return FM_OK; /* absent (or unreachable: the write itself will say) */
+    if (!S_ISREG(st.st_mode))
+        return fm_error(FM_EIO, "%s: exists and is not a regular file; "
+                        "refusing to replace it", path);
+    return FM_OK;
+}
+
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path)
 {
     memset(af, 0, sizeof *af);
+    fm_status check = fm_file_check_target(path);
+    if (check)
+        return check;
     af->path = path;
     size_t len = strlen(path);
     af->tmp = malloc(len + sizeof ".tmp.XXXXXX");

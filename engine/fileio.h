@@ -20,7 +20,14 @@ typedef struct {
     const char *path;  /* final path (not owned) */
 } fm_atomic_file;
 
-/* Creates path.tmp.XXXXXX in the directory of path. */
+/* FM_EIO unless path is absent or a regular file (or a link to one): an
+ * atomic write renames over its target, which must never replace a device,
+ * a directory or a pipe (as root, rename onto /dev/null replaces the device
+ * node itself). Every writer that renames calls this first. */
+fm_status fm_file_check_target(const char *path);
+
+/* Creates path.tmp.XXXXXX in the directory of path (after
+ * fm_file_check_target). */
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path);
 fm_status fm_atomic_write(fm_atomic_file *af, const void *p, size_t n);
 /* Writes the elements of t (any strides) in row-major order; when as_int32,

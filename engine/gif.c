@@ -8,6 +8,7 @@
 
 #include <gif_lib.h>
 
+#include "fileio.h"
 #include "plot.h"
 
 #define NGREY 34
@@ -200,6 +201,8 @@ fm_status fm_plot_gif(const char *path, const fm_plot_opts *o,
     fm_axes_place(&ax, 0, 0, W, H, true, o->ylabel != NULL);
     if (!fm_plot_frames_limits(&ax, o, frames, nframes, reference))
         return fm_fig_close(&f, fn, fm_error(FM_EVALUE, "%s: no finite points to draw", fn));
+    if ((st = fm_file_check_target(path)))
+        return fm_fig_close(&f, fn, st);
     char *tmp = fm_plot_tmpname(path);
     if (!tmp)
         return fm_fig_close(&f, fn, fm_error(FM_ENOMEM, "%s: out of memory", fn));

@@ -9,6 +9,7 @@
 
 #include <cairo-svg.h>
 
+#include "fileio.h"
 #include "plot.h"
 
 int fm_plot_format(const char *path)
@@ -65,6 +66,9 @@ fm_status fm_fig_open(fm_fig *f, const char *fname, const char *path,
         return fm_error(FM_EVALUE, "%s: '%s' must end in .png or .svg",
                         fname, path);
     if (path) {
+        fm_status target = fm_file_check_target(path);
+        if (target)
+            return target;
         f->path = strdup(path);
         f->tmp = fm_plot_tmpname(path);
         if (!f->path || !f->tmp)
