@@ -154,9 +154,12 @@ function R.fm_plot(sw, gs, metrics)
     for _, v in ipairs(g.values[metrics[1]]) do pts[#pts + 1] = { i, v } end
   end
   if #pts == 0 then return false end
+  local names = {}
+  for i, g in ipairs(gs) do names[i] = i .. ": " .. g.label end
   return (pcall(function()
     fm.plot.scatter { sw.out .. "/comparison.png", fm.tensor(pts),
-                      title = sw.name .. ": " .. metrics[1] .. " per group" }
+                      title = sw.name .. ": " .. metrics[1] .. " per group (one point per seed)",
+                      xlabel = table.concat(names, "   "), ylabel = metrics[1] }
   end))
 end
 
