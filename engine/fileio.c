@@ -32,6 +32,13 @@ fm_status fm_file_check_target(const char *path)
     return FM_OK;
 }
 
+void fm_file_default_mode(const char *path)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)chmod(path, 0666 & ~mask); /* best effort */
+}
+
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path)
 {
     memset(af, 0, sizeof *af);

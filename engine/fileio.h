@@ -26,6 +26,9 @@ typedef struct {
  * node itself). Every writer that renames calls this first. */
 fm_status fm_file_check_target(const char *path);
 
+/* Gives a file the mode a plain fopen would: 0666 & ~umask. */
+void fm_file_default_mode(const char *path);
+
 /* Creates path.tmp.XXXXXX in the directory of path (after
  * fm_file_check_target). */
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path);

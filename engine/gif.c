@@ -207,6 +207,8 @@ fm_status fm_plot_gif(const char *path, const fm_plot_opts *o,
     if (!tmp)
         return fm_fig_close(&f, fn, fm_error(FM_ENOMEM, "%s: out of memory", fn));
     st = write_gif(fn, path, tmp, &f, &ax, o, frames, nframes, times, reference, delay);
+    if (!st)
+        fm_file_default_mode(tmp); /* giflib creates files 0600 */
     if (!st && rename(tmp, path) != 0)
         st = fm_error(FM_EIO, "%s: cannot rename to '%s'", fn, path);
     if (st)
