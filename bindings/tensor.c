@@ -284,6 +284,12 @@ static int m_totable(lua_State *L)
 {
     fm_tensor *t = fmL_checktensor(L, 1);
     int64_t flat = 0;
+    double tables = 1, rows = 1; /* Lua tables totable would make */
+    for (int d = 0; d + 1 < t->ndim; d++)
+        tables += (rows *= (double)t->shape[d]);
+    if (tables + (double)fm_tensor_numel(t) > 1e9) /* e.g. an expanded (2^62, 0) */
+        return luaL_error(L, "totable: tensor of shape %s is too large for Lua tables",
+                          fmL_pushshape(L, t));
     if (t->ndim == 0)
         push_element(L, t, 0);
     else
@@ -373,29 +379,57 @@ static int fmt_value_str(char *s, size_t n, const fm_tensor *t, int64_t flat,
     return snprintf(s, n, "%*.4e", f->width, v);
 }
 
-/* Visits the flat indices that are shown (all, or the corners when eliding). */
-static bool shown(const fm_tensor *t, int64_t flat, bool elide)
+/* The shown elements: all, or, when eliding, the first and last PRINT_EDGE
+ * of every long dimension. shown_first/shown_next walk them as an odometer,
+ * so the cost is the number shown, not numel (an expanded view may have
+ * 2^60 elements). Both return false when there is no (next) element. */
+typedef struct {
+    int64_t pos[FM_MAX_DIMS];
+    int64_t flat;
+} shown_iter;
+
+static void shown_flat(const fm_tensor *t, shown_iter *it)
 {
-    if (!elide)
-        return true;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        int64_t i = flat % t->shape[d];
-        flat /= t->shape[d];
-        if (t->shape[d] > 2 * PRINT_EDGE && i >= PRINT_EDGE && i < t->shape[d] - PRINT_EDGE)
+    it->flat = 0;
+    for (int d = 0; d < t->ndim; d++)
+        it->flat = it->flat * t->shape[d] + it->pos[d];
+}
+
+static bool shown_first(const fm_tensor *t, shown_iter *it)
+{
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 0)
             return false;
+        it->pos[d] = 0;
     }
+    shown_flat(t, it);
     return true;
+}
+
+static bool shown_next(const fm_tensor *t, shown_iter *it, bool elide)
+{
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        int64_t n = t->shape[d];
+        it->pos[d]++;
+        if (elide && n > 2 * PRINT_EDGE && it->pos[d] == PRINT_EDGE)
+            it->pos[d] = n - PRINT_EDGE;
+        if (it->pos[d] < n) {
+            shown_flat(t, it);
+            return true;
+        }
+        it->pos[d] = 0;
+    }
+    return false;
 }
 
 static print_fmt choose_format(const fm_tensor *t, bool elide)
 {
     print_fmt f = {t->dtype == FM_INT64 ? FMT_INT : FMT_WHOLE, 0};
-    int64_t n = fm_tensor_numel(t);
     double maxabs = 0, minabs = INFINITY;
-    for (int64_t i = 0; i < n && f.kind != FMT_INT; i++) {
-        if (!shown(t, i, elide))
-            continue;
-        double v = fm_tensor_get(t, i);
+    shown_iter it;
+    for (bool more = shown_first(t, &it) && f.kind != FMT_INT; more;
+         more = shown_next(t, &it, elide)) {
+        double v = fm_tensor_get(t, it.flat);
         if (!isfinite(v))
             continue;
         if (v != floor(v))
@@ -409,10 +443,8 @@ static print_fmt choose_format(const fm_tensor *t, bool elide)
     if (f.kind == FMT_FIXED && (maxabs >= 1e5 || minabs < 1e-4))
         f.kind = FMT_SCI;
     char s[64];
-    for (int64_t i = 0; i < n; i++) {
-        if (!shown(t, i, elide))
-            continue;
-        int w = fmt_value_str(s, sizeof s, t, i, &f);
+    for (bool more = shown_first(t, &it); more; more = shown_next(t, &it, elide)) {
+        int w = fmt_value_str(s, sizeof s, t, it.flat, &f);
         if (w > f.width)
             f.width = w;
     }
