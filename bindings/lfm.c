@@ -116,11 +116,11 @@ static void set_element(lua_State *L, fm_tensor *t, int64_t pos)
         luaL_error(L, "tensor: element %d is a %s, number expected",
                    (int)(pos + 1), luaL_typename(L, -1));
     if (t->dtype == FM_INT64) {
-        lua_Integer i;
-        if (!lua_isinteger(L, -1) && !lua_numbertointeger(v, &i))
+        lua_Integer i = lua_tointegerx(L, -1, &isnum); /* exact, or fails */
+        if (!isnum)
             luaL_error(L, "tensor: element %d (%f) is not an integer in the int64 range",
                        (int)(pos + 1), v);
-        ((int64_t *)t->data)[pos] = lua_tointeger(L, -1);
+        ((int64_t *)t->data)[pos] = i;
     } else {
         fm_tensor_set(t, pos, v);
     }
