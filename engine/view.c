@@ -21,9 +21,8 @@ fm_status fm_view_narrow(const fm_tensor *t, int dim, int64_t start,
     if (start < 0 || length < 0 || start > t->shape[dim] ||
         length > t->shape[dim] - start) /* no overflow for huge lengths */
         return fm_error(FM_EINDEX,
-                        "narrow: elements %lld..%lld out of range for size %lld",
-                        (long long)start + 1, (long long)(start + length),
-                        (long long)t->shape[dim]);
+                        "narrow: %lld elements from %lld out of range for size %lld",
+                        (long long)length, (long long)start, (long long)t->shape[dim]);
     *out = *t;
     out->data = (char *)t->data + start * t->stride[dim] * (int64_t)fm_dtype_size(t->dtype);
     out->shape[dim] = length;
@@ -125,7 +124,8 @@ fm_status fm_view_reshape(const fm_tensor *t, int ndim, const int64_t *shape_in,
     if (ndim < 0 || ndim > FM_MAX_DIMS)
         return fm_error(FM_ESHAPE, "reshape: 0 to %d dimensions, got %d", FM_MAX_DIMS, ndim);
     int64_t shape[FM_MAX_DIMS];
-    memcpy(shape, shape_in, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) /* memcpy from NULL is UB even for 0 bytes */
+        memcpy(shape, shape_in, sizeof(int64_t) * (size_t)ndim);
     fm_status st = fm_shape_infer(fm_tensor_numel(t), ndim, shape);
     if (st)
         return st;
