@@ -105,6 +105,27 @@ static void table_shape(lua_State *L, int idx, int depth, int *ndim, int64_t *sh
         lua_pop(L, 1);
 }
 
+/* t[pos] = the number on top of the stack; t is a new contiguous tensor.
+ * int64 elements are stored exactly and must be integers (no NaN, no 2.5,
+ * nothing out of the 64-bit range, which a cast would turn into garbage). */
+static void set_element(lua_State *L, fm_tensor *t, int64_t pos)
+{
+    int isnum;
+    lua_Number v = lua_tonumberx(L, -1, &isnum);
+    if (!isnum)
+        luaL_error(L, "tensor: element %d is a %s, number expected",
+                   (int)(pos + 1), luaL_typename(L, -1));
+    if (t->dtype == FM_INT64) {
+        lua_Integer i = lua_tointegerx(L, -1, &isnum); /* exact, or fails */
+        if (!isnum)
+            luaL_error(L, "tensor: element %d (%f) is not an integer in the int64 range",
+                       (int)(pos + 1), v);
+        ((int64_t *)t->data)[pos] = i;
+    } else {
+        fm_tensor_set(t, pos, v);
+    }
+}
+
 static void table_fill(lua_State *L, int idx, int depth, int ndim,
                        const int64_t *shape, fm_tensor *t, int64_t *pos)
 {
@@ -119,12 +140,7 @@ static void table_fill(lua_State *L, int idx, int depth, int ndim,
                 luaL_error(L, "tensor: ragged nested table (number where a table expected)");
             table_fill(L, lua_gettop(L), depth + 1, ndim, shape, t, pos);
         } else {
-            int isnum;
-            lua_Number v = lua_tonumberx(L, -1, &isnum);
-            if (!isnum)
-                luaL_error(L, "tensor: element %d is a %s, number expected",
-                           (int)(*pos + 1), luaL_typename(L, -1));
-            fm_tensor_set(t, (*pos)++, v);
+            set_element(L, t, (*pos)++);
         }
         lua_pop(L, 1);
     }
@@ -137,9 +153,10 @@ fm_tensor *fmL_totensor(lua_State *L, int idx, fm_dtype dtype)
     if (t)
         return t;
     if (lua_type(L, idx) == LUA_TNUMBER) {
-        double v = lua_tonumber(L, idx);
         t = fmL_newtensor(L, "tensor", dtype, 0, NULL);
-        fm_tensor_set(t, 0, v);
+        lua_pushvalue(L, idx);
+        set_element(L, t, 0);
+        lua_pop(L, 1);
     } else if (lua_type(L, idx) == LUA_TTABLE) {
         int ndim = 0;
         int64_t shape[FM_MAX_DIMS];
@@ -183,8 +200,13 @@ fm_dtype fmL_optdtype(lua_State *L, int idx, fm_dtype def)
 
 void fmL_check(lua_State *L, fm_status st, const char *fname)
 {
-    if (st != FM_OK)
-        luaL_error(L, "%s: %s", fname, fm_last_error());
+    if (st == FM_OK)
+        return;
+    const char *msg = fm_last_error();
+    size_t n = strlen(fname);
+    if (strncmp(msg, fname, n) == 0 && msg[n] == ':') /* no "add: add: ..." */
+        luaL_error(L, "%s", msg);
+    luaL_error(L, "%s: %s", fname, msg);
 }
 
 const char *fmL_pushshape(lua_State *L, const fm_tensor *t)

@@ -72,12 +72,24 @@ static int l_empty(lua_State *L)
 /* fm.full(sizes..., value [, dtype]) or fm.full({sizes}, value [, dtype]) */
 static int l_full(lua_State *L)
 {
-    int ndim;
+    int ndim = 0;
     int64_t shape[FM_MAX_DIMS];
-    int next = fmL_checksizes(L, 1, &ndim, shape);
-    if (next > 2 && !lua_istable(L, 1) && lua_isnoneornil(L, next)) {
-        next--; /* the value was read as the last size */
-        ndim--;
+    int next;
+    if (lua_istable(L, 1)) {
+        next = fmL_checksizes(L, 1, &ndim, shape);
+    } else {
+        /* the last of the leading numbers is the value, the others sizes */
+        int n = 0;
+        while (lua_type(L, n + 1) == LUA_TNUMBER)
+            n++;
+        luaL_argcheck(L, n >= 1, 1, "full: sizes and a value expected");
+        luaL_argcheck(L, n - 1 <= FM_MAX_DIMS, 1, "too many dimensions");
+        for (int i = 1; i < n; i++) {
+            lua_Integer s = luaL_checkinteger(L, i);
+            luaL_argcheck(L, s >= 0, i, "sizes must be non-negative integers");
+            shape[ndim++] = s;
+        }
+        next = n;
     }
     double v = luaL_checknumber(L, next);
     fm_dtype dtype = fmL_optdtype(L, next + 1, fmL_default_dtype(L));
@@ -104,8 +116,8 @@ static int l_arange(lua_State *L)
     luaL_argcheck(L, step != 0 && isfinite(step), 3, "step must be finite and non-zero");
     luaL_argcheck(L, isfinite(start) && isfinite(stop), 1, "bounds must be finite");
     double count = ceil((stop - start) / step);
+    luaL_argcheck(L, count < 1e10, 2, "too many elements"); /* before the cast */
     int64_t len = count > 0 ? (int64_t)count : 0;
-    luaL_argcheck(L, count < 1e10, 2, "too many elements");
     fm_dtype def = (lua_isinteger(L, 1) && (n < 2 || lua_isinteger(L, 2)) &&
                     (n < 3 || lua_isinteger(L, 3)))
                        ? FM_INT64 : fmL_default_dtype(L);
@@ -138,7 +150,9 @@ static int l_eye(lua_State *L)
     luaL_argcheck(L, n >= 0 && m >= 0, 1, "sizes must be >= 0");
     int64_t shape[2] = {n, m};
     fm_tensor *t = fmL_newtensor(L, "eye", fmL_optdtype(L, dtype_idx, fmL_default_dtype(L)), 2, shape);
-    fmL_check(L, fm_eye(t), "eye");
+    memset(t->data, 0, fm_tensor_nbytes(t)); /* fm_eye is square only */
+    for (int64_t i = 0; i < (n < m ? n : m); i++)
+        fm_tensor_set(t, i * m + i, 1.0);
     return 1;
 }
 
@@ -234,10 +248,22 @@ static int m_item(lua_State *L)
     return 1;
 }
 
+/* The int64 element with flat row-major index flat, read exactly (going
+ * through double, as fm_tensor_get does, would round above 2^53). */
+static int64_t get_int64(const fm_tensor *t, int64_t flat)
+{
+    int64_t off = 0;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        off += (flat % t->shape[d]) * t->stride[d];
+        flat /= t->shape[d];
+    }
+    return ((const int64_t *)t->data)[off];
+}
+
 static void push_element(lua_State *L, const fm_tensor *t, int64_t flat)
 {
     if (t->dtype == FM_INT64)
-        lua_pushinteger(L, (lua_Integer)fm_tensor_get(t, flat));
+        lua_pushinteger(L, (lua_Integer)get_int64(t, flat));
     else
         lua_pushnumber(L, fm_tensor_get(t, flat));
 }
@@ -258,6 +284,12 @@ static int m_totable(lua_State *L)
 {
     fm_tensor *t = fmL_checktensor(L, 1);
     int64_t flat = 0;
+    double tables = 1, rows = 1; /* Lua tables totable would make */
+    for (int d = 0; d + 1 < t->ndim; d++)
+        tables += (rows *= (double)t->shape[d]);
+    if (tables + (double)fm_tensor_numel(t) > 1e9) /* e.g. an expanded (2^62, 0) */
+        return luaL_error(L, "totable: tensor of shape %s is too large for Lua tables",
+                          fmL_pushshape(L, t));
     if (t->ndim == 0)
         push_element(L, t, 0);
     else
@@ -310,7 +342,7 @@ static int m_newindex(lua_State *L)
     int64_t z = check_index(L, t, i);
     fm_tensor v;
     fmL_check(L, fm_view_select(t, 0, z, &v), "index");
-    if (lua_type(L, 3) == LUA_TNUMBER) {
+    if (lua_type(L, 3) == LUA_TNUMBER && t->dtype != FM_INT64) {
         fmL_check(L, fm_fill(&v, lua_tonumber(L, 3)), "index");
     } else {
         fm_tensor *src = fmL_totensor(L, 3, t->dtype);
@@ -335,9 +367,9 @@ typedef struct {
 static int fmt_value_str(char *s, size_t n, const fm_tensor *t, int64_t flat,
                          const print_fmt *f)
 {
-    double v = fm_tensor_get(t, flat);
     if (f->kind == FMT_INT)
-        return snprintf(s, n, "%*lld", f->width, (long long)v);
+        return snprintf(s, n, "%*lld", f->width, (long long)get_int64(t, flat));
+    double v = fm_tensor_get(t, flat);
     if (!isfinite(v))
         return snprintf(s, n, "%*s", f->width, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
     if (f->kind == FMT_WHOLE)
@@ -347,29 +379,57 @@ static int fmt_value_str(char *s, size_t n, const fm_tensor *t, int64_t flat,
     return snprintf(s, n, "%*.4e", f->width, v);
 }
 
-/* Visits the flat indices that are shown (all, or the corners when eliding). */
-static bool shown(const fm_tensor *t, int64_t flat, bool elide)
+/* The shown elements: all, or, when eliding, the first and last PRINT_EDGE
+ * of every long dimension. shown_first/shown_next walk them as an odometer,
+ * so the cost is the number shown, not numel (an expanded view may have
+ * 2^60 elements). Both return false when there is no (next) element. */
+typedef struct {
+    int64_t pos[FM_MAX_DIMS];
+    int64_t flat;
+} shown_iter;
+
+static void shown_flat(const fm_tensor *t, shown_iter *it)
 {
-    if (!elide)
-        return true;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        int64_t i = flat % t->shape[d];
-        flat /= t->shape[d];
-        if (t->shape[d] > 2 * PRINT_EDGE && i >= PRINT_EDGE && i < t->shape[d] - PRINT_EDGE)
+    it->flat = 0;
+    for (int d = 0; d < t->ndim; d++)
+        it->flat = it->flat * t->shape[d] + it->pos[d];
+}
+
+static bool shown_first(const fm_tensor *t, shown_iter *it)
+{
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 0)
             return false;
+        it->pos[d] = 0;
     }
+    shown_flat(t, it);
     return true;
+}
+
+static bool shown_next(const fm_tensor *t, shown_iter *it, bool elide)
+{
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        int64_t n = t->shape[d];
+        it->pos[d]++;
+        if (elide && n > 2 * PRINT_EDGE && it->pos[d] == PRINT_EDGE)
+            it->pos[d] = n - PRINT_EDGE;
+        if (it->pos[d] < n) {
+            shown_flat(t, it);
+            return true;
+        }
+        it->pos[d] = 0;
+    }
+    return false;
 }
 
 static print_fmt choose_format(const fm_tensor *t, bool elide)
 {
     print_fmt f = {t->dtype == FM_INT64 ? FMT_INT : FMT_WHOLE, 0};
-    int64_t n = fm_tensor_numel(t);
     double maxabs = 0, minabs = INFINITY;
-    for (int64_t i = 0; i < n && f.kind != FMT_INT; i++) {
-        if (!shown(t, i, elide))
-            continue;
-        double v = fm_tensor_get(t, i);
+    shown_iter it;
+    for (bool more = shown_first(t, &it) && f.kind != FMT_INT; more;
+         more = shown_next(t, &it, elide)) {
+        double v = fm_tensor_get(t, it.flat);
         if (!isfinite(v))
             continue;
         if (v != floor(v))
@@ -383,10 +443,8 @@ static print_fmt choose_format(const fm_tensor *t, bool elide)
     if (f.kind == FMT_FIXED && (maxabs >= 1e5 || minabs < 1e-4))
         f.kind = FMT_SCI;
     char s[64];
-    for (int64_t i = 0; i < n; i++) {
-        if (!shown(t, i, elide))
-            continue;
-        int w = fmt_value_str(s, sizeof s, t, i, &f);
+    for (bool more = shown_first(t, &it); more; more = shown_next(t, &it, elide)) {
+        int w = fmt_value_str(s, sizeof s, t, it.flat, &f);
         if (w > f.width)
             f.width = w;
     }

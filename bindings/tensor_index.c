@@ -16,6 +16,13 @@ static fm_tensor *check_index_tensor(lua_State *L, int idx, const char *name)
         luaL_error(L, "%s: bad argument #%d (index tensor expected, got %s)", name,
                    idx, luaL_typename(L, idx));
     if (t->dtype != FM_INT64) {
+        int64_t n = fm_tensor_numel(t);
+        for (int64_t i = 0; i < n; i++) {
+            double v = fm_tensor_get(t, i);
+            if (v != floor(v))
+                luaL_error(L, "%s: index tensor of shape %s holds %f, not a whole number",
+                           name, fmL_pushshape(L, t), v);
+        }
         fm_tensor *c = fmL_newtensor(L, name, FM_INT64, t->ndim, t->shape);
         fmL_check(L, fm_copy(c, t), name);
         lua_replace(L, idx);
@@ -127,6 +134,7 @@ static int l_cat(lua_State *L)
     luaL_argcheck(L, n > 0, 1, "cat: at least one tensor expected");
     luaL_argcheck(L, n <= 4096, 1, "cat: at most 4096 tensors");
     lua_settop(L, 2);
+    luaL_checkstack(L, n + 8, "cat: too many tensors"); /* one slot per part */
     int base = lua_gettop(L);
     const fm_tensor *parts[4096];
     int idx[4096];

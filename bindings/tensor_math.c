@@ -26,6 +26,20 @@ static void shape_error(lua_State *L, const char *name, const fm_tensor *a,
                fmL_pushshape(L, a), fmL_pushshape(L, b));
 }
 
+/* fmL_check, with the operand's dtype and shape added to the message (the
+ * engine's dtype errors, e.g. "exp: not defined for int64", name no shape). */
+static void check_on(lua_State *L, fm_status st, const char *name, const fm_tensor *a)
+{
+    if (st == FM_OK)
+        return;
+    const char *msg = fm_last_error();
+    size_t n = strlen(name);
+    if (strncmp(msg, name, n) == 0 && msg[n] == ':')
+        msg += n + 1 + (msg[n + 1] == ' ');
+    luaL_error(L, "%s: %s (input %s %s)", name, msg, fm_dtype_name(a->dtype),
+               fmL_pushshape(L, a));
+}
+
 /* a op b where either side may be a number; records autograd. */
 static int binary(lua_State *L, fm_binop op, const char *name, bool differentiable)
 {
@@ -39,7 +53,7 @@ static int binary(lua_State *L, fm_binop op, const char *name, bool differentiab
         if (fm_broadcast_shape(a, b, &ndim, shape) != FM_OK)
             shape_error(L, name, a, b);
         fm_tensor *out = fmL_newtensor(L, name, a->dtype, ndim, shape);
-        fmL_check(L, fm_binary(op, a, b, out), name);
+        check_on(L, fm_binary(op, a, b, out), name, a);
         if (differentiable && fmL_needs_grad(L, 2, (int[]){1, 2}))
             fmL_record(L, name, 3, 2, (int[]){1, 2}, 0);
         return 1;
@@ -53,7 +67,7 @@ static int binary(lua_State *L, fm_binop op, const char *name, bool differentiab
                           name, si, luaL_typename(L, si));
     double s = lua_tonumber(L, si);
     fm_tensor *out = fmL_newlike(L, name, t);
-    fmL_check(L, fm_binary_scalar(op, t, s, !a, out), name);
+    check_on(L, fm_binary_scalar(op, t, s, !a, out), name, t);
     if (differentiable && fmL_needs_grad(L, 1, (int[]){ti})) {
         snprintf(rule, sizeof rule, "%s%s_scalar", a ? "" : "r", name);
         lua_pushnumber(L, s);
@@ -97,7 +111,7 @@ static int unary(lua_State *L, fm_unop op)
     fm_tensor *a = fmL_checktensor(L, 1);
     lua_settop(L, 1);
     fm_tensor *out = fmL_newlike(L, name, a);
-    fmL_check(L, fm_unary(op, a, out), name);
+    check_on(L, fm_unary(op, a, out), name, a);
     if (differentiable_unop(op) && fmL_needs_grad(L, 1, (int[]){1})) {
         if (saves_output(op))
             lua_pushvalue(L, 2);
@@ -177,7 +191,7 @@ static int reduce(lua_State *L, fm_reduceop op, double param, int nparam_args)
     int64_t shape[FM_MAX_DIMS];
     fmL_check(L, fm_reduce_shape(a, dim, keepdim, &ndim, shape), name);
     fm_tensor *out = fmL_newtensor(L, name, a->dtype, ndim, shape);
-    fmL_check(L, fm_reduce(op, a, dim, param, out), name);
+    check_on(L, fm_reduce(op, a, dim, param, out), name, a);
     if (fmL_needs_grad(L, 1, (int[]){1})) {
         lua_pushinteger(L, dim < 0 ? 0 : dim + 1); /* 0 = all */
         lua_pushboolean(L, keepdim);
@@ -222,7 +236,7 @@ static int argreduce(lua_State *L, bool is_max)
     int64_t shape[FM_MAX_DIMS];
     fmL_check(L, fm_reduce_shape(a, dim, keepdim, &ndim, shape), "argmax");
     fm_tensor *idx = fmL_newtensor(L, is_max ? "argmax" : "argmin", FM_INT64, ndim, shape);
-    fmL_check(L, fm_argreduce(is_max, a, dim, 1, idx), is_max ? "argmax" : "argmin");
+    check_on(L, fm_argreduce(is_max, a, dim, 1, idx), is_max ? "argmax" : "argmin", a);
     return 1;
 }
 

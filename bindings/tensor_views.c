@@ -31,9 +31,9 @@ static int m_narrow(lua_State *L)
     if (start < 0)
         start += t->shape[dim] + 1;
     fm_tensor v;
-    if (start < 1 || len < 0 || start - 1 + len > t->shape[dim])
-        return luaL_error(L, "narrow: elements %d..%d of dimension %d out of range for shape %s",
-                          (int)start, (int)(start + len - 1), dim + 1, fmL_pushshape(L, t));
+    if (start < 1 || len < 0 || start - 1 > t->shape[dim] || len > t->shape[dim] - (start - 1))
+        return luaL_error(L, "narrow: %I elements from %I in dimension %d out of range for shape %s",
+                          len, start, dim + 1, fmL_pushshape(L, t));
     fmL_check(L, fm_view_narrow(t, dim, start - 1, len, &v), "narrow");
     lua_settop(L, 1);
     push_view(L, &v);

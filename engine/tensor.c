@@ -79,6 +79,13 @@ fm_status fm_shape_nbytes(fm_dtype dtype, int ndim, const int64_t *shape,
     }
     if (total > 6.0e10)
         return fm_error(FM_ENOMEM, "tensor of %.3g bytes is too large", total);
+    /* a size 0 makes total 0, but the other sizes must still multiply
+     * without overflow wherever numel or strides are computed */
+    double nonzero = 1;
+    for (int i = 0; i < ndim; i++)
+        nonzero *= shape[i] > 0 ? (double)shape[i] : 1.0;
+    if (nonzero > 0x1p62)
+        return fm_error(FM_ESHAPE, "sizes of an empty tensor overflow 64 bits");
     *nbytes = n;
     return FM_OK;
 }

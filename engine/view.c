@@ -18,11 +18,11 @@ fm_status fm_view_narrow(const fm_tensor *t, int dim, int64_t start,
 {
     if (dim < 0 || dim >= t->ndim)
         return fm_error(FM_EINDEX, "narrow: dimension %d out of range", dim + 1);
-    if (start < 0 || length < 0 || start + length > t->shape[dim])
+    if (start < 0 || length < 0 || start > t->shape[dim] ||
+        length > t->shape[dim] - start) /* no overflow for huge lengths */
         return fm_error(FM_EINDEX,
-                        "narrow: elements %lld..%lld out of range for size %lld",
-                        (long long)start + 1, (long long)(start + length),
-                        (long long)t->shape[dim]);
+                        "narrow: %lld elements from %lld out of range for size %lld",
+                        (long long)length, (long long)start, (long long)t->shape[dim]);
     *out = *t;
     out->data = (char *)t->data + start * t->stride[dim] * (int64_t)fm_dtype_size(t->dtype);
     out->shape[dim] = length;
@@ -81,6 +81,7 @@ fm_status fm_shape_infer(int64_t numel, int ndim, int64_t *shape)
 {
     int infer = -1;
     int64_t known = 1;
+    bool zero = false; /* a 0 size: the product is 0 whatever the others */
     for (int i = 0; i < ndim; i++) {
         if (shape[i] == -1) {
             if (infer >= 0)
@@ -88,12 +89,21 @@ fm_status fm_shape_infer(int64_t numel, int ndim, int64_t *shape)
             infer = i;
         } else if (shape[i] < 0) {
             return fm_error(FM_ESHAPE, "reshape: negative size %lld", (long long)shape[i]);
+        } else if (shape[i] == 0) {
+            zero = true;
+        } else if (known > INT64_MAX / shape[i]) {
+            return fm_error(FM_ESHAPE, "reshape: the sizes overflow 64 bits");
         } else {
             known *= shape[i];
         }
     }
+    if (zero) {
+        if (infer >= 0)
+            return fm_error(FM_ESHAPE, "reshape: cannot infer -1 next to a size 0");
+        known = 0;
+    }
     if (infer >= 0) {
-        if (known == 0 || numel % known != 0)
+        if (numel % known != 0)
             return fm_error(FM_ESHAPE, "reshape: cannot infer -1 for %lld elements",
                             (long long)numel);
         shape[infer] = numel / known;
@@ -114,7 +124,8 @@ fm_status fm_view_reshape(const fm_tensor *t, int ndim, const int64_t *shape_in,
     if (ndim < 0 || ndim > FM_MAX_DIMS)
         return fm_error(FM_ESHAPE, "reshape: 0 to %d dimensions, got %d", FM_MAX_DIMS, ndim);
     int64_t shape[FM_MAX_DIMS];
-    memcpy(shape, shape_in, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) /* memcpy from NULL is UB even for 0 bytes */
+        memcpy(shape, shape_in, sizeof(int64_t) * (size_t)ndim);
     fm_status st = fm_shape_infer(fm_tensor_numel(t), ndim, shape);
     if (st)
         return st;
@@ -172,6 +183,12 @@ fm_status fm_view_expand(const fm_tensor *t, int ndim, const int64_t *shape,
     if (ndim < t->ndim || ndim > FM_MAX_DIMS)
         return fm_error(FM_ESHAPE, "expand: cannot expand a %d-d tensor to %d dimensions",
                         t->ndim, ndim);
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] > 0 && numel > INT64_MAX / shape[i])
+            return fm_error(FM_ESHAPE, "expand: the sizes overflow 64 bits");
+        numel *= shape[i] > 0 ? shape[i] : 1;
+    }
     fm_tensor r = *t;
     r.ndim = ndim;
     int off = ndim - t->ndim;
