@@ -88,14 +88,17 @@ local function likelihood(f, x, opts)
   local l = fm.zeros({n}, x:dtype())
   for s = 0, steps - 1 do
     if fm.interrupted and fm.interrupted() then error("fm.likelihood: interrupted", 2) end
-    local t = t1 + s * h
+    -- grid times from the ends, not by accumulation: the last stage lands
+    -- on t0 exactly (t + h can be -7e-17, outside a schedule's [0, 1])
+    local t, t_next = t1 + (t0 - t1) * s / steps, t1 + (t0 - t1) * (s + 1) / steps
     local ku, kl = {}, {}
     for i = 1, #tab.c do
       local xi = x
       for j, a in ipairs(tab.a[i]) do
         if a ~= 0 then xi = xi + ku[j] * (h * a) end
       end
-      ku[i], kl[i] = eval(f, xi, t + tab.c[i] * h, o)
+      local c = tab.c[i]
+      ku[i], kl[i] = eval(f, xi, c == 1 and t_next or t + c * (t_next - t), o)
     end
     for i, b in ipairs(tab.b) do
       if b ~= 0 then x = x + ku[i] * (h * b); l = l + kl[i] * (h * b) end

@@ -1,0 +1,43 @@
+-- The README's tour, run as written (with fewer steps), so the front page
+-- never shows code that does not work.
+local fm = require "fm"
+
+describe("the README tour", function()
+  it("runs: tensors, autograd, training, sampling, likelihood", function()
+    fm.seed(0)
+    local x = fm.randn(1024, 2)
+    local a = fm.tensor{{1, 2}, {3, 4}}
+    assert.same({1024, 1024, 2}, {x:shape()[1], #x, x:dim()})
+    local y = (x:mm(a) + 1):silu() * 2
+    assert.same({2}, y:mean(1):shape())
+    local w = fm.param(fm.randn(2, 3))
+    local loss = (x:mm(w) ^ 2):mean()
+    loss:backward()
+    assert.same({2, 3}, w.grad:shape())
+
+    local net = fm.nn.mlp{inputs = 3, hidden = {64, 64}, outputs = 2, act = "silu"}
+    local opt = fm.optim.adam(net:parameters(), {lr = 1e-3})
+    local path = fm.path.gaussian("linear")
+    local target = fm.data.gaussians8()
+    for _ = 1, 20 do
+      local z = target:sample(256)
+      local l = fm.loss.cfm(net, path, z)
+      opt:zero_grad(); l:backward(); opt:step()
+    end
+    local file = os.tmpname()
+    fm.save(file, net)
+    net:load(file)
+    os.remove(file)
+
+    local field = fm.field(net)
+    local x1, traj = fm.ode.solve(field, fm.randn(200, 2), {method = "rk4", steps = 10, record = 5})
+    assert.same({200, 2}, x1:shape())
+    assert.same({5, 200, 2}, traj:shape())
+    local exact = path:marginal(target)
+    local s = fm.sample.sde(exact, path, fm.randn(200, 2), {sigma = 1, steps = 50})
+    assert.same({200, 2}, s:shape())
+    local logp = fm.likelihood(exact, target:sample(20), {exact = true, steps = 20})
+    assert.same({20}, logp:shape())
+    assert.is_number(fm.metrics.w2(x1, target:sample(200)))
+  end)
+end)
