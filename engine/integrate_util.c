@@ -94,7 +94,8 @@ fm_status fm_igrid(const fm_ode_opts *o, double **g, int64_t *ng, const char *op
     for (int64_t i = 0; i < nbase; i++)
         a[i] = o->times ? o->times[i]
                         : (i == o->nsteps ? t1 : t0 + (t1 - t0) * (double)i / (double)o->nsteps);
-    memcpy(a + nbase, o->rec_t, sizeof *a * (size_t)o->nrec);
+    if (o->nrec > 0) /* rec_t may be NULL when nothing is recorded */
+        memcpy(a + nbase, o->rec_t, sizeof *a * (size_t)o->nrec);
     int64_t n = nbase + o->nrec;
     qsort(a, (size_t)n, sizeof *a, cmp_up);
     /* dedupe times closer than 1e-9 of the span, keeping grid ends exact */
