@@ -3,36 +3,8 @@
  * x:uniform_(lo, hi), x:normal_(mean, std), over engine/rng (the global
  * Philox generator). Indices returned to Lua are 1-based. */
 #include "lfm.h"
+#include "tensor_internal.h"
 #include "rng.h"
-
-/* Sizes from idx on: integers as varargs or one table of integers, then an
- * optional dtype name. Returns the stack index of the dtype (maybe none). */
-static int check_sizes(lua_State *L, int idx, int *ndim, int64_t *shape)
-{
-    int top = lua_gettop(L);
-    *ndim = 0;
-    if (lua_type(L, idx) == LUA_TTABLE) {
-        int n = (int)lua_rawlen(L, idx);
-        luaL_argcheck(L, n <= FM_MAX_DIMS, idx, "too many dimensions");
-        for (int i = 1; i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            int isint;
-            lua_Integer v = lua_tointegerx(L, -1, &isint);
-            luaL_argcheck(L, isint && v >= 0, idx, "sizes must be non-negative integers");
-            shape[(*ndim)++] = v;
-            lua_pop(L, 1);
-        }
-        return idx + 1;
-    }
-    int i = idx;
-    for (; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
-        luaL_argcheck(L, *ndim < FM_MAX_DIMS, i, "too many dimensions");
-        lua_Integer v = luaL_checkinteger(L, i);
-        luaL_argcheck(L, v >= 0, i, "size must be non-negative");
-        shape[(*ndim)++] = v;
-    }
-    return i;
-}
 
 static int l_seed(lua_State *L)
 {
@@ -44,7 +16,7 @@ static fm_tensor *new_random(lua_State *L, const char *fname, fm_dtype def)
 {
     int ndim;
     int64_t shape[FM_MAX_DIMS];
-    int didx = check_sizes(L, 1, &ndim, shape);
+    int didx = fmL_checksizes(L, 1, &ndim, shape);
     fm_dtype dtype = fmL_optdtype(L, didx, def);
     luaL_argcheck(L, fm_dtype_is_float(dtype), didx, "float dtype expected");
     luaL_argcheck(L, lua_gettop(L) <= didx, didx + 1, "unexpected argument");
@@ -74,7 +46,7 @@ static int l_randint(lua_State *L)
     luaL_argcheck(L, lo <= hi, 2, "empty range (hi < lo)");
     int ndim;
     int64_t shape[FM_MAX_DIMS];
-    int didx = check_sizes(L, 3, &ndim, shape);
+    int didx = fmL_checksizes(L, 3, &ndim, shape);
     fm_dtype dtype = fmL_optdtype(L, didx, FM_INT64);
     fm_tensor *t = fmL_newtensor(L, "randint", dtype, ndim, shape);
     fmL_check(L, fm_rng_randint(fm_rng_global(), t, lo, hi), "randint");

@@ -69,35 +69,8 @@ function M.clear(dir)
   for _, f in ipairs { ".exit", ".exit.tmp", "metrics.jsonl" } do os.remove(dir .. "/" .. f) end
 end
 
--- serialize(v): a Lua literal for strings / numbers / booleans / tables.
-local function serialize(v, indent)
-  indent = indent or ""
-  local t = type(v)
-  if t == "string" then return string.format("%q", v) end
-  if t == "number" then
-    if v ~= v then return "0/0" end
-    if v == math.huge then return "math.huge" elseif v == -math.huge then return "-math.huge" end
-    if math.type(v) == "integer" then return string.format("%d", v) end
-    local s = string.format("%.15g", v)
-    if tonumber(s) ~= v then s = string.format("%.17g", v) end
-    return s:find("[%.eEn]") and s or s .. ".0"
-  end
-  if t == "boolean" then return tostring(v) end
-  if t ~= "table" then return "nil" end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b)
-    if type(a) == type(b) then return a < b end
-    return type(a) == "number"
-  end)
-  local inner, parts = indent .. "  ", {}
-  for _, k in ipairs(keys) do
-    local key = type(k) == "string" and k:match("^[%a_][%w_]*$") and k or "[" .. serialize(k) .. "]"
-    parts[#parts + 1] = inner .. key .. " = " .. serialize(v[k], inner)
-  end
-  if #parts == 0 then return "{}" end
-  return "{\n" .. table.concat(parts, ",\n") .. "\n" .. indent .. "}"
-end
+-- serialize(v): a Lua literal (fm.luadata, shared with run directories).
+local serialize = require("fm.luadata").literal
 M.serialize = serialize
 
 -- save(out, state): rewrite <out>/state.lua atomically.
