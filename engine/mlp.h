@@ -118,8 +118,9 @@ fm_status fm_mlp_euler(const fm_mlp *mlp, const fm_tensor *params,
 
 /* Rows per block in fm_mlp_euler, fm_mlp_field_eval and inference forward
  * (values < 1 mean the default, 512: two 512 x 256 float32 activation blocks
- * fill the 1 MiB L2). bench/mlp_c sweeps 128..2048; on a loaded machine the
- * differences were within noise (1024 slightly ahead). Settable for
+ * fill the 1 MiB L2). bench/mlp_c sweeps 128..2048: with the blocks shared
+ * by 2 threads, 256..1024 are within noise (93-96% of the GEMM-bound limit
+ * at 10k points), 2048 falls to 80% (5 blocks for 2 threads). Settable for
  * benchmarks. */
 extern int64_t fm_mlp_euler_block;
 
