@@ -57,13 +57,35 @@ typedef struct {
     void *buf;          /* one 64-byte aligned block */
     size_t bytes;
     int64_t batch;      /* rows the kept activations refer to (0: none) */
-    int64_t cap_rows;   /* rows the block is sized for */
+    int64_t cap_rows;   /* rows each part of the block is sized for */
+    int parts;          /* parts (one per thread) the block is carved into */
     fm_mlp layout;      /* the mlp the block was carved for */
     bool kept;          /* forward kept what backward needs */
 } fm_mlp_work;
 
 void fm_mlp_work_init(fm_mlp_work *work);
 void fm_mlp_work_free(fm_mlp_work *work);
+
+/* Threads. Work is split into parts that run concurrently on POSIX threads
+ * (created per call, joined before it returns), each calling OpenBLAS with
+ * one thread, when OpenBLAS is allowed >= 2 threads (openblas_get_num_threads,
+ * OPENBLAS_NUM_THREADS); otherwise the parts run one after the other on the
+ * caller's thread. The parts and their order of summation depend only on the
+ * shapes, never on the thread count or on timing, so results are identical
+ * with 1 or 2 threads.
+ *  - fm_mlp_euler, fm_mlp_field_eval and inference forward: row blocks are
+ *    shared among min(threads, blocks, FM_MLP_MAX_THREADS) threads; rows are
+ *    independent, so results are bit-identical to an unthreaded run.
+ *  - training (forward with keep_for_backward, then backward): a batch of
+ *    B >= fm_mlp_split_rows rows is split into two halves (rows [0, B/2) and
+ *    [B/2, B)); each half runs forward and backward on its own, and the
+ *    weight/bias gradients are half0 + half1 (half0 accumulated into the
+ *    gradient first when accumulate is set). This may differ from an unsplit
+ *    batch in the last bits of the float sums, but not between runs. */
+#define FM_MLP_MAX_THREADS 8
+/* Smallest batch split in halves for training (values < 1: the default,
+ * 128). Settable for benchmarks. */
+extern int64_t fm_mlp_split_rows;
 
 /* out (B, outputs) = mlp(x (B, inputs)). keep_for_backward stores what
  * fm_mlp_backward needs (a copy of x, h_l and act'(z_l)) in work. */
@@ -96,8 +118,9 @@ fm_status fm_mlp_euler(const fm_mlp *mlp, const fm_tensor *params,
 
 /* Rows per block in fm_mlp_euler, fm_mlp_field_eval and inference forward
  * (values < 1 mean the default, 512: two 512 x 256 float32 activation blocks
- * fill the 1 MiB L2). bench/mlp_c sweeps 128..2048; on a loaded machine the
- * differences were within noise (1024 slightly ahead). Settable for
+ * fill the 1 MiB L2). bench/mlp_c sweeps 128..2048: with the blocks shared
+ * by 2 threads, 256..1024 are within noise (93-96% of the GEMM-bound limit
+ * at 10k points), 2048 falls to 80% (5 blocks for 2 threads). Settable for
  * benchmarks. */
 extern int64_t fm_mlp_euler_block;
 

@@ -3,6 +3,7 @@
 #include "mlp.h"
 #include "rng.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,125 @@ static void test_euler(fm_rng *rng)
     net_free(&n);
 }
 
+static bool same_bytes(const fm_tensor *a, const fm_tensor *b)
+{
+    return memcmp(a->data, b->data, fm_tensor_nbytes(a)) == 0;
+}
+
+/* One training forward + backward (accumulating into grads preset to 0.5)
+ * with OpenBLAS allowed `threads` threads; results in g[], gx, y. */
+static void train_once(net *n, const fm_tensor *x, const fm_tensor *G,
+                       fm_tensor *y, fm_tensor *gx, fm_tensor *g, int threads,
+                       fm_mlp_work *w)
+{
+    openblas_set_num_threads(threads);
+    for (int i = 0; i < fm_mlp_nparams(&n->m); i++)
+        for (int64_t e = 0; e < fm_tensor_numel(&g[i]); e++)
+            fm_tensor_set(&g[i], e, 0.5);
+    fm_status st = fm_mlp_forward(&n->m, n->p, x, y, w, true);
+    if (!st) st = fm_mlp_backward(&n->m, n->p, w, G, g, true, gx);
+    CHECK(st == FM_OK, "train_once: %s", fm_last_error());
+}
+
+/* Threads (mlp.h): row blocks give bit-identical results with 1 and 2
+ * threads (rows are independent and each block is computed the same way);
+ * the training split in halves depends on B only, so 1 and 2 threads agree
+ * bit for bit, and the split differs from the unsplit batch only by the
+ * order of float sums (and GEMM kernels for other row counts): float64 1e-12 (1 + |g|), float32 1e-4 (1 + |g|) as
+ * in test_backward_f32 (sums over B = 300 rows, terms of size <= ~10). */
+static void test_threads(fm_rng *rng)
+{
+    int prev = openblas_get_num_threads();
+    int64_t sizes[] = {3, 24, 20, 2};
+    /* Euler, field_eval, inference forward: 1000 rows in blocks of 64 */
+    net n;
+    net_make(&n, 4, sizes, FM_ACT_SILU, FM_FLOAT32, rng);
+    int64_t N = 1000;
+    fm_tensor x = mat(FM_FLOAT32, N, 2), x3 = mat(FM_FLOAT32, N, 3),
+              e[2], f[2], o[2];
+    fill(&x, rng, 1.0, NULL);
+    fill(&x3, rng, 1.0, NULL);
+    fm_mlp_work w;
+    fm_mlp_work_init(&w);
+    fm_mlp_euler_block = 64;
+    for (int k = 0; k < 2; k++) {
+        openblas_set_num_threads(k + 1);
+        e[k] = mat(FM_FLOAT32, N, 2);
+        f[k] = mat(FM_FLOAT32, N, 2);
+        o[k] = mat(FM_FLOAT32, N, 2);
+        memcpy(e[k].data, x.data, fm_tensor_nbytes(&x));
+        CHECK(fm_mlp_euler(&n.m, n.p, &e[k], 0, 1, 5, &w) == FM_OK,
+              "euler threads %d: %s", k + 1, fm_last_error());
+        CHECK(fm_mlp_field_eval(&n.m, n.p, &x, 0.3, &f[k], &w) == FM_OK,
+              "field threads %d: %s", k + 1, fm_last_error());
+        CHECK(fm_mlp_forward(&n.m, n.p, &x3, &o[k], &w, false) == FM_OK,
+              "forward threads %d: %s", k + 1, fm_last_error());
+    }
+    fm_mlp_euler_block = 0;
+    CHECK(same_bytes(&e[0], &e[1]), "euler: 1 and 2 threads differ");
+    CHECK(same_bytes(&f[0], &f[1]), "field_eval: 1 and 2 threads differ");
+    CHECK(same_bytes(&o[0], &o[1]), "forward: 1 and 2 threads differ");
+    for (int k = 0; k < 2; k++) {
+        fm_tensor_free(&e[k]);
+        fm_tensor_free(&f[k]);
+        fm_tensor_free(&o[k]);
+    }
+    fm_tensor_free(&x);
+    fm_tensor_free(&x3);
+    net_free(&n);
+    /* training: B = 300 split in halves (150 + 150) vs unsplit */
+    for (int dt = 0; dt < 2; dt++) {
+        fm_rng r2 = *rng, r3 = *rng;
+        net a, b, c;   /* same parameters: 2 threads, 1 thread, unsplit */
+        net_make(&a, 4, sizes, FM_ACT_SILU, (fm_dtype)dt, rng);
+        net_make(&b, 4, sizes, FM_ACT_SILU, (fm_dtype)dt, &r2);
+        net_make(&c, 4, sizes, FM_ACT_SILU, (fm_dtype)dt, &r3);
+        int64_t B = 300;
+        fm_tensor xb = mat((fm_dtype)dt, B, 3), G = mat((fm_dtype)dt, B, 2),
+                  y[3], gx[3];
+        fill(&xb, rng, 1.0, NULL);
+        fill(&G, rng, 1.0, NULL);
+        net *nets[3] = {&a, &b, &c};
+        for (int k = 0; k < 3; k++) {
+            y[k] = mat((fm_dtype)dt, B, 2);
+            gx[k] = mat((fm_dtype)dt, B, 3);
+            fm_mlp_split_rows = k == 2 ? 100000 : 0;
+            train_once(nets[k], &xb, &G, &y[k], &gx[k], nets[k]->g,
+                       k == 0 ? 2 : 1, &w);
+        }
+        fm_mlp_split_rows = 0;
+        bool same = same_bytes(&y[0], &y[1]) && same_bytes(&gx[0], &gx[1]);
+        for (int i = 0; i < fm_mlp_nparams(&a.m); i++)
+            same = same && same_bytes(&a.g[i], &b.g[i]);
+        CHECK(same, "training split %s: 1 and 2 threads differ",
+              fm_dtype_name((fm_dtype)dt));
+        double worst = 0, tol = dt == FM_FLOAT32 ? 1e-4 : 1e-12;
+        int np = fm_mlp_nparams(&a.m);
+        for (int i = 0; i <= np + 1; i++) {  /* grads, grad_x, output */
+            fm_tensor *ga = i < np ? &a.g[i] : i == np ? &gx[0] : &y[0];
+            fm_tensor *gc = i < np ? &c.g[i] : i == np ? &gx[2] : &y[2];
+            for (int64_t k = 0; k < fm_tensor_numel(ga); k++) {
+                double u = fm_tensor_get(ga, k), v = fm_tensor_get(gc, k);
+                if (fabs(u - v) / (1 + fabs(v)) > worst)
+                    worst = fabs(u - v) / (1 + fabs(v));
+            }
+        }
+        CHECK(worst <= tol, "training split %s vs unsplit: %g",
+              fm_dtype_name((fm_dtype)dt), worst);
+        for (int k = 0; k < 3; k++) {
+            fm_tensor_free(&y[k]);
+            fm_tensor_free(&gx[k]);
+        }
+        fm_tensor_free(&xb);
+        fm_tensor_free(&G);
+        net_free(&a);
+        net_free(&b);
+        net_free(&c);
+    }
+    fm_mlp_work_free(&w);
+    openblas_set_num_threads(prev);
+}
+
 int main(void)
 {
     fm_rng rng;
@@ -329,6 +449,7 @@ int main(void)
         test_backward_f32(3, s2, (fm_act)a, &rng);
     }
     test_euler(&rng);
+    test_threads(&rng);
     if (failures) {
         printf("%d failure(s)\n", failures);
         return 1;
