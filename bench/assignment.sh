@@ -4,7 +4,7 @@
 # linear_sum_assignment on the same points, n = 512, 1024, 2048.
 # Usage: bash bench/assignment.sh [path/to/fmlua]   (default build/fmlua)
 # Both sides are timed from points to optimal total (cost matrix + solve),
-# best of 3; prints "name value unit" lines and the ratio scipy / fmlua
+# best of 7; prints "name value unit" lines and the ratio scipy / fmlua
 # (> 1 means fmlua is faster).
 set -euo pipefail
 FMLUA=${1:-build/fmlua}
@@ -22,7 +22,7 @@ rng = np.random.default_rng(n)
 a, b = rng.random((n, 2)), rng.random((n, 2))
 np.savetxt(path, np.vstack([a, b]), fmt="%.17g")
 best = 1e300
-for _ in range(3):
+for _ in range(7):
     t0 = time.perf_counter()
     c = cdist(a, b, "sqeuclidean")
     r, k = linear_sum_assignment(c)

@@ -19,6 +19,7 @@ typedef struct {
     int64_t n, m;
     double *u, *v, *dist;
     int64_t *path, *row4col, *col4row, *rows_seen;
+    int64_t *remaining; /* columns not yet done in the current search */
     unsigned char *col_done;
 } lsa;
 
@@ -33,25 +34,30 @@ static int64_t augmenting_path(lsa *s, int64_t start, double *min_val,
     int64_t i = start, sink = -1, ns = 0;
     for (int64_t j = 0; j < m; j++) s->dist[j] = INFINITY;
     memset(s->col_done, 0, (size_t)m);
+    /* the columns still open, compacted as they are done, so each scan
+     * touches only those (as SciPy's implementation does) */
+    int64_t nrem = m;
+    for (int64_t k = 0; k < m; k++) s->remaining[k] = m - 1 - k;
     while (sink < 0) {
         s->rows_seen[ns++] = i;
         const double *ci = s->c + i * m;
         const double base = mv - s->u[i];
         double lowest = INFINITY;
-        int64_t best = -1;
-        for (int64_t j = 0; j < m; j++) {
-            if (s->col_done[j]) continue;
+        int64_t best_k = -1;
+        for (int64_t k = 0; k < nrem; k++) {
+            int64_t j = s->remaining[k];
             double r = base + ci[j] - s->v[j];
             if (r < s->dist[j]) { s->dist[j] = r; s->path[j] = i; }
             double d = s->dist[j];
             /* ties: prefer a free column, which ends the search */
-            if (d < lowest || (d == lowest && best >= 0 &&
-                               s->row4col[best] >= 0 && s->row4col[j] < 0)) {
+            if (d < lowest || (d == lowest && s->row4col[j] < 0)) {
                 lowest = d;
-                best = j;
+                best_k = k;
             }
         }
-        if (best < 0 || lowest == INFINITY) return -1;
+        if (best_k < 0 || lowest == INFINITY) return -1;
+        int64_t best = s->remaining[best_k];
+        s->remaining[best_k] = s->remaining[--nrem];
         mv = lowest;
         s->col_done[best] = 1;
         if (s->row4col[best] < 0) sink = best;
@@ -135,8 +141,9 @@ fm_status fm_assign_solve(const double *cost, int64_t n, int64_t m,
     s.col4row = malloc(nn * sizeof(int64_t));
     s.rows_seen = malloc(nn * sizeof(int64_t));
     s.col_done = malloc(mm);
+    s.remaining = malloc(mm * sizeof(int64_t));
     if (!s.u || !s.v || !s.dist || !s.path || !s.row4col || !s.col4row ||
-        !s.rows_seen || !s.col_done) {
+        !s.rows_seen || !s.col_done || !s.remaining) {
         st = fm_error(FM_ENOMEM, "assign: out of memory for (%lld, %lld)",
                       (long long)n, (long long)m);
         goto done;
@@ -167,7 +174,7 @@ fm_status fm_assign_solve(const double *cost, int64_t n, int64_t m,
     if (total) *total = sum;
 done:
     free(s.u); free(s.v); free(s.dist); free(s.path); free(s.row4col);
-    free(s.col4row); free(s.rows_seen); free(s.col_done);
+    free(s.col4row); free(s.rows_seen); free(s.col_done); free(s.remaining);
     return st;
 }
 
