@@ -15,11 +15,12 @@
  * calls): Euler 10k points 0.52 -> 0.68 M point-steps/s, 100k 0.37 -> 0.65
  * (~95% of the GEMM-bound limit); training W256/B4096 44 -> 48 steps/s.
  *
- * float32 uses a polynomial exp (Cephes expf, ~1 ulp on the clamped range)
- * so that the activation loops vectorise; float64 uses libm (gradchecks).
+ * The per-element kernels (activations, their derivatives, small-K layers,
+ * dtype dispatch to cblas) are in mlp_kernels.c.
  */
 #define _GNU_SOURCE /* sched_getcpu, CPU_SET, pthread_attr_setaffinity_np */
 #include "mlp.h"
+#include "mlp_internal.h"
 
 #include <cblas.h>
 #include <pthread.h>
@@ -28,212 +29,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- activations ------------------------------------------------------ */
-
-static const char *const act_names[] = {"none", "silu", "relu", "tanh",
-                                        "gelu", "sigmoid"};
-
-fm_status fm_act_parse(const char *name, fm_act *out)
-{
-    for (int i = 0; i < (int)(sizeof act_names / sizeof act_names[0]); i++)
-        if (name && strcmp(name, act_names[i]) == 0) {
-            *out = (fm_act)i;
-            return FM_OK;
-        }
-    return fm_error(FM_EVALUE, "mlp: unknown activation '%s' (none, silu, "
-                    "relu, tanh, gelu, sigmoid)", name ? name : "(null)");
-}
-
-const char *fm_act_name(fm_act act)
-{
-    return (unsigned)act < sizeof act_names / sizeof act_names[0]
-               ? act_names[act] : "?";
-}
-
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
-/* exp(x) for x in [-87, 87]: x = n ln2 + r, |r| <= ln2/2, exp(r) by the
- * Cephes degree-6 polynomial, 2^n built in the exponent bits. Rounding by
- * the 1.5 * 2^23 trick keeps the loop branch-free and vectorisable. */
-static inline float exp_f32(float x)
-{
-    x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } s = { .i = ((int32_t)n + 127) << 23 };
-    return p * s.f;
-}
-
-static inline float sigm_f32(float z) { return 1.0f / (1.0f + exp_f32(-z)); }
-static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
-
-#define GELU_C 0.7978845608028654   /* sqrt(2 / pi) */
-#define GELU_A 0.044715
-
-/* h[j] = act(z[j] + b[j]) and, if d, d[j] = act'(z[j] + b[j]), for j < n.
- * h may alias z. Two copies: float (fast exp) and double (libm). */
-#define DEFINE_ACT_ROW(T, SUF, SIGM, TANH)                                     \
-    static void act_row_##SUF(fm_act act, int64_t n, const T *z, const T *b,  \
-                              T *h, T *d)                                     \
-    {                                                                          \
-        switch (act) {                                                         \
-        case FM_ACT_NONE:                                                      \
-            for (int64_t j = 0; j < n; j++) h[j] = z[j] + b[j];                \
-            if (d) for (int64_t j = 0; j < n; j++) d[j] = 1;                   \
-            break;                                                             \
-        case FM_ACT_RELU:                                                      \
-            if (d) for (int64_t j = 0; j < n; j++) {                           \
-                T v = z[j] + b[j];                                             \
-                d[j] = v > 0 ? (T)1 : (T)0;                                    \
-                h[j] = v > 0 ? v : (T)0;                                       \
-            } else for (int64_t j = 0; j < n; j++) {                           \
-                T v = z[j] + b[j];                                             \
-                h[j] = v > 0 ? v : (T)0;                                       \
-            }                                                                  \
-            break;                                                             \
-        case FM_ACT_SILU: /* h = v s(v), h' = s (1 + v (1 - s)) */             \
-            if (d) for (int64_t j = 0; j < n; j++) {                           \
-                T v = z[j] + b[j], s = SIGM(v);                                \
-                h[j] = v * s;                                                  \
-                d[j] = s * (1 + v * (1 - s));                                  \
-            } else for (int64_t j = 0; j < n; j++) {                           \
-                T v = z[j] + b[j];                                             \
-                h[j] = v * SIGM(v);                                            \
-            }                                                                  \
-            break;                                                             \
-        case FM_ACT_SIGMOID:                                                   \
-            for (int64_t j = 0; j < n; j++) {                                  \
-                T s = SIGM(z[j] + b[j]);                                       \
-                h[j] = s;                                                      \
-                if (d) d[j] = s * (1 - s);                                     \
-            }                                                                  \
-            break;                                                             \
-        case FM_ACT_TANH:                                                      \
-            for (int64_t j = 0; j < n; j++) {                                  \
-                T t = TANH(z[j] + b[j]);                                       \
-                h[j] = t;                                                      \
-                if (d) d[j] = 1 - t * t;                                       \
-            }                                                                  \
-            break;                                                             \
-        case FM_ACT_GELU: /* v s(2u), u = c (v + a v^3) */                     \
-            for (int64_t j = 0; j < n; j++) {                                  \
-                T v = z[j] + b[j];                                             \
-                T u = (T)GELU_C * (v + (T)GELU_A * v * v * v);                 \
-                T s = SIGM(2 * u);                                             \
-                h[j] = v * s;                                                  \
-                if (d) d[j] = s + v * 2 * s * (1 - s) * (T)GELU_C *            \
-                                  (1 + 3 * (T)GELU_A * v * v);                 \
-            }                                                                  \
-            break;                                                             \
-        }                                                                      \
-    }
-
-/* tanh(v) = 2 s(2v) - 1: absolute error ~1e-7 in float32. */
-static inline float tanh_f32(float v) { return 2.0f * sigm_f32(2.0f * v) - 1.0f; }
-
-VEC_CLONES DEFINE_ACT_ROW(float, f32, sigm_f32, tanh_f32)
-DEFINE_ACT_ROW(double, f64, sigm_f64, tanh)
-
-/* dz[i][j] = dh[i][j] * d[i][j] in place, db[j] (+)= sum_i dz[i][j]. */
-#define DEFINE_DACT(T, SUF)                                                    \
-    static void dact_##SUF(int64_t rows, int64_t n, T *dh, int64_t ldh,       \
-                           const T *d, T *db, bool acc)                        \
-    {                                                                          \
-        if (!acc) for (int64_t j = 0; j < n; j++) db[j] = 0;                   \
-        for (int64_t i = 0; i < rows; i++) {                                   \
-            T *r = dh + i * ldh;                                               \
-            const T *dr = d + i * n;                                           \
-            for (int64_t j = 0; j < n; j++) {                                  \
-                T v = r[j] * dr[j];                                            \
-                r[j] = v;                                                      \
-                db[j] += v;                                                    \
-            }                                                                  \
-        }                                                                      \
-    }
-VEC_CLONES DEFINE_DACT(float, f32)
-DEFINE_DACT(double, f64)
-
-/* Column sums of a (rows, n) block into db (overwrite or accumulate). */
-#define DEFINE_COLSUM(T, SUF)                                                  \
-    static void colsum_##SUF(int64_t rows, int64_t n, const T *a, int64_t lda, \
-                             T *db, bool acc)                                  \
-    {                                                                          \
-        if (!acc) for (int64_t j = 0; j < n; j++) db[j] = 0;                   \
-        for (int64_t i = 0; i < rows; i++)                                     \
-            for (int64_t j = 0; j < n; j++) db[j] += a[i * lda + j];           \
-    }
-VEC_CLONES DEFINE_COLSUM(float, f32)
-DEFINE_COLSUM(double, f64)
-
-/* Small-K layer: z[i][:] = bias + sum_{k<K} x[i][k] W[k][:] (K <= 4; bias
- * may be NULL for zero). */
-#define DEFINE_SMALLK(T, SUF)                                                  \
-    static void smallk_##SUF(int64_t rows, int64_t K, const T *x, int64_t ldx,\
-                             const T *W, int64_t N, const T *bias, T *z,       \
-                             int64_t ldz)                                      \
-    {                                                                          \
-        for (int64_t i = 0; i < rows; i++) {                                   \
-            const T *xr = x + i * ldx;                                         \
-            T *zr = z + i * ldz;                                               \
-            for (int64_t j = 0; j < N; j++) zr[j] = bias ? bias[j] : 0;        \
-            for (int64_t k = 0; k < K; k++) {                                  \
-                T xk = xr[k];                                                  \
-                const T *w = W + k * N;                                        \
-                for (int64_t j = 0; j < N; j++) zr[j] += xk * w[j];            \
-            }                                                                  \
-        }                                                                      \
-    }
-VEC_CLONES DEFINE_SMALLK(float, f32)
-DEFINE_SMALLK(double, f64)
-
-/* ---- dtype dispatch ---------------------------------------------------- */
-
-static void gemm(fm_dtype dt, bool ta, bool tb, int64_t M, int64_t N,
-                 int64_t K, const void *A, int64_t lda, const void *B,
-                 int64_t ldb, double beta, void *C, int64_t ldc)
-{
-    enum CBLAS_TRANSPOSE a = ta ? CblasTrans : CblasNoTrans;
-    enum CBLAS_TRANSPOSE b = tb ? CblasTrans : CblasNoTrans;
-    if (dt == FM_FLOAT32)
-        cblas_sgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0f, A,
-                    (int)lda, B, (int)ldb, (float)beta, C, (int)ldc);
-    else
-        cblas_dgemm(CblasRowMajor, a, b, (int)M, (int)N, (int)K, 1.0, A,
-                    (int)lda, B, (int)ldb, beta, C, (int)ldc);
-}
-
-static void act_rows(fm_dtype dt, fm_act act, int64_t rows, int64_t n,
-                     void *z, const void *b, void *d)
-{
-    for (int64_t i = 0; i < rows; i++) {
-        if (dt == FM_FLOAT32) {
-            float *zr = (float *)z + i * n;
-            act_row_f32(act, n, zr, b, zr, d ? (float *)d + i * n : NULL);
-        } else {
-            double *zr = (double *)z + i * n;
-            act_row_f64(act, n, zr, b, zr, d ? (double *)d + i * n : NULL);
-        }
-    }
-}
-
-static void smallk(fm_dtype dt, int64_t rows, int64_t K, const void *x,
-                   int64_t ldx, const void *W, int64_t N, const void *bias,
-                   void *z, int64_t ldz)
-{
-    if (dt == FM_FLOAT32)
-        smallk_f32(rows, K, x, ldx, W, N, bias, z, ldz);
-    else
-        smallk_f64(rows, K, x, ldx, W, N, bias, z, ldz);
-}
 
 /* ---- structure -------------------------------------------------------- */
 
@@ -569,16 +364,16 @@ static void forward_rows(const fm_mlp *m, const fm_tensor *P, int64_t rows,
             z = (l % 2 == 0) ? r->s0 : r->s1;
         }
         if (K <= 4) {
-            smallk(dt, rows, K, in, ldin, W, N, last ? b : NULL, z, ldz);
+            fm_mlp_smallk(dt, rows, K, in, ldin, W, N, last ? b : NULL, z, ldz);
             if (!last)
-                act_rows(dt, m->act, rows, N, z, b, d);
+                fm_mlp_act_rows(dt, m->act, rows, N, z, b, d);
         } else if (last) {
             for (int64_t i = 0; i < rows; i++)
                 memcpy((char *)z + i * ldz * es, b, N * es);
-            gemm(dt, false, false, rows, N, K, in, ldin, W, N, 1.0, z, ldz);
+            fm_mlp_gemm(dt, false, false, rows, N, K, in, ldin, W, N, 1.0, z, ldz);
         } else {
-            gemm(dt, false, false, rows, N, K, in, ldin, W, N, 0.0, z, ldz);
-            act_rows(dt, m->act, rows, N, z, b, d);
+            fm_mlp_gemm(dt, false, false, rows, N, K, in, ldin, W, N, 0.0, z, ldz);
+            fm_mlp_act_rows(dt, m->act, rows, N, z, b, d);
         }
         in = z;
         ldin = ldz;
@@ -771,15 +566,6 @@ fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
 
 /* ---- backward ------------------------------------------------------------ */
 
-static void dact(fm_dtype dt, int64_t rows, int64_t n, void *dh, int64_t ldh,
-                 const void *d, void *db, bool acc)
-{
-    if (dt == FM_FLOAT32)
-        dact_f32(rows, n, dh, ldh, d, db, acc);
-    else
-        dact_f64(rows, n, dh, ldh, d, db, acc);
-}
-
 /* wt (K, N) = W^T for W (N, K), small K. */
 static void transpose_small(size_t es, int64_t N, int64_t K, const void *W,
                             void *wt)
@@ -801,15 +587,12 @@ static void backward_rows(const fm_mlp *mlp, const fm_tensor *params,
     fm_dtype dt = mlp->dtype;
     size_t es = fm_dtype_size(dt);
     double beta = acc ? 1.0 : 0.0;
-    if (dt == FM_FLOAT32)
-        colsum_f32(B, mlp->sizes[n], dz, ldz, g[2 * n - 1], acc);
-    else
-        colsum_f64(B, mlp->sizes[n], dz, ldz, g[2 * n - 1], acc);
+    fm_mlp_colsum(dt, B, mlp->sizes[n], dz, ldz, g[2 * n - 1], acc);
     for (int l = n - 1; l >= 0; l--) {
         int64_t K = mlp->sizes[l], N = mlp->sizes[l + 1];
         const void *in = l == 0 ? r->x : r->h[l];
         /* dW_l (K, N) (+)= h_{l-1}^T dz_l */
-        gemm(dt, true, false, K, N, B, in, K, dz, ldz, beta, g[2 * l], N);
+        fm_mlp_gemm(dt, true, false, K, N, B, in, K, dz, ldz, beta, g[2 * l], N);
         void *da;
         int64_t ldda;
         if (l > 0) {
@@ -824,13 +607,13 @@ static void backward_rows(const fm_mlp *mlp, const fm_tensor *params,
         /* dh_{l-1} (B, K) = dz_l W_l^T */
         if (N <= 4) {
             transpose_small(es, K, N, params[2 * l].data, r->wt);
-            smallk(dt, B, N, dz, ldz, r->wt, K, NULL, da, ldda);
+            fm_mlp_smallk(dt, B, N, dz, ldz, r->wt, K, NULL, da, ldda);
         } else {
-            gemm(dt, false, true, B, K, N, dz, ldz, params[2 * l].data, N,
+            fm_mlp_gemm(dt, false, true, B, K, N, dz, ldz, params[2 * l].data, N,
                  0.0, da, ldda);
         }
         if (l > 0) /* dz_{l-1} = dh * act'(z), db_{l-1} = column sums */
-            dact(dt, B, K, da, ldda, r->d[l], g[2 * l - 1], acc);
+            fm_mlp_dact(dt, B, K, da, ldda, r->d[l], g[2 * l - 1], acc);
         dz = da;
         ldz = ldda;
     }
