@@ -134,6 +134,14 @@ static inline bool fm_cpu_avx2(void)
 #else
 #define FM_CLONE_DISPATCH(NAME, PARAMS, ARGS) \
     static void NAME PARAMS { NAME##_body ARGS; }
+/* FM_ESHAPE naming op unless out has the broadcast shape of a and b. */
+fm_status fm_ops_check_bshape(const char *op, const fm_tensor *a,
+                            const fm_tensor *b, const fm_tensor *out);
+
 #endif
+
+/* FM_ESHAPE naming op unless out has the broadcast shape of a and b. */
+fm_status fm_ops_check_bshape(const char *op, const fm_tensor *a,
+                            const fm_tensor *b, const fm_tensor *out);
 
 #endif
