@@ -32,6 +32,7 @@ static int64_t augmenting_path(lsa *s, int64_t start, double *min_val,
     const int64_t m = s->m;
     double mv = 0.0;
     int64_t i = start, sink = -1, ns = 0;
+    if (m <= 0) return -1; /* (callers ensure 1 <= n <= m; tells gcc too) */
     for (int64_t j = 0; j < m; j++) s->dist[j] = INFINITY;
     memset(s->col_done, 0, (size_t)m);
     /* the columns still open, compacted as they are done, so each scan
