@@ -14,6 +14,12 @@ describe("the README tour", function()
     local loss = (x:mm(w) ^ 2):mean()
     loss:backward()
     assert.same({2, 3}, w.grad:shape())
+    local f = function(v) return v:mm(w):tanh() end
+    local xg = x:detach():requires_grad_()
+    assert.same({1024, 2}, fm.grad(f(xg):sum(), xg):shape())
+    local _, jv = fm.jvp(f, x, fm.randn(1024, 2))
+    assert.same({1024, 3}, jv:shape())
+    assert(fm.gradcheck(function(v) return v:sin() * v end, {fm.randn(4, "float64")}))
 
     local net = fm.nn.mlp{inputs = 3, hidden = {64, 64}, outputs = 2, act = "silu"}
     local opt = fm.optim.adam(net:parameters(), {lr = 1e-3})
