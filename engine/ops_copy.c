@@ -10,15 +10,6 @@
 
 /* ---- copy and fill ------------------------------------------------------ */
 
-/* float -> int64 conversion, truncating; false for NaN, inf, out of range. */
-static inline bool to_i64(double v, int64_t *r)
-{
-    if (!(v > -9223372036854775808.0 && v < 9223372036854775808.0))
-        return false;
-    *r = (int64_t)v;
-    return true;
-}
-
 #define DEF_CONV(NAME, TD, TS)                                                 \
     static bool NAME(int64_t n, void *pd, int64_t sd, const void *ps, int64_t ss) \
     {                                                                          \
@@ -51,7 +42,7 @@ DEF_CONV(conv_i64_i64, int64_t, int64_t)
         bool ok = true;                                                        \
         for (int64_t i = 0; i < n; i++) {                                      \
             int64_t r = 0;                                                     \
-            ok &= to_i64(s[i * ss], &r);                                       \
+            ok &= fmi_to_i64(s[i * ss], &r);                                       \
             d[i * sd] = r;                                                     \
         }                                                                      \
         return ok;                                                             \
@@ -98,21 +89,11 @@ fm_status fm_copy(fm_tensor *dst, const fm_tensor *src)
 
 fm_status fm_fill(fm_tensor *dst, double value)
 {
-    union { float f; double d; int64_t i; } v;
+    fmi_scalar v;
     fm_tensor sc;
-    memset(&sc, 0, sizeof sc);
-    sc.data = &v;
-    sc.dtype = dst->dtype;
-    switch (dst->dtype) {
-    case FM_FLOAT32: v.f = (float)value; break;
-    case FM_FLOAT64: v.d = value; break;
-    case FM_INT64:
-        if (!to_i64(value, &v.i))
-            return fm_error(FM_EVALUE, "fill: %g is not representable as int64", value);
-        break;
-    default:
-        return fm_error(FM_ETYPE, "fill: unknown dtype");
-    }
+    if (!fmi_scalar_tensor(dst->dtype, value, false, &v, &sc))
+        return fm_error(FM_EVALUE, "fill: %g is not representable as %s", value,
+                        fm_dtype_name(dst->dtype));
     return fm_copy(dst, &sc);
 }
 
@@ -133,7 +114,7 @@ static fm_status fill_1d(const char *op, fm_tensor *out, double start, double st
         case FM_FLOAT32: ((float *)out->data)[i * st] = (float)v; break;
         case FM_FLOAT64: ((double *)out->data)[i * st] = v; break;
         case FM_INT64:
-            if (!to_i64(v, &((int64_t *)out->data)[i * st]))
+            if (!fmi_to_i64(v, &((int64_t *)out->data)[i * st]))
                 return fm_error(FM_EVALUE, "%s: value %g does not fit int64", op, v);
             break;
         }

@@ -543,21 +543,11 @@ fm_status fm_binary_scalar(fm_binop op, const fm_tensor *a, double s,
         unary_apply(unary_kernel(FM_SQUARE, a->dtype), a, out);
         return FM_OK;
     }
-    union { float f; double d; int64_t i; } v;
+    fmi_scalar v;
     fm_tensor sc;
-    memset(&sc, 0, sizeof sc);
-    sc.data = &v;
-    sc.dtype = a->dtype;
-    switch (a->dtype) {
-    case FM_FLOAT32: v.f = (float)s; break;
-    case FM_FLOAT64: v.d = s; break;
-    case FM_INT64:
-        if (!(s >= -9.2e18 && s <= 9.2e18) || s != floor(s))
-            return fm_error(FM_EVALUE, "%s: scalar %g is not an int64 for an int64 tensor",
-                            name, s);
-        v.i = (int64_t)s;
-        break;
-    }
+    if (!fmi_scalar_tensor(a->dtype, s, true, &v, &sc))
+        return fm_error(FM_EVALUE, "%s: scalar %g is not an int64 for an int64 tensor",
+                        name, s);
     if (scalar_first)
         binary_apply(k, &sc, a, out);
     else

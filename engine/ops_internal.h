@@ -7,6 +7,7 @@
 #include "fm.h"
 #include "ops.h"
 
+#include <math.h>
 #include <string.h>
 
 #define FMI_MAXOP 4
@@ -134,14 +135,40 @@ static inline bool fm_cpu_avx2(void)
 #else
 #define FM_CLONE_DISPATCH(NAME, PARAMS, ARGS) \
     static void NAME PARAMS { NAME##_body ARGS; }
-/* FM_ESHAPE naming op unless out has the broadcast shape of a and b. */
-fm_status fm_ops_check_bshape(const char *op, const fm_tensor *a,
-                            const fm_tensor *b, const fm_tensor *out);
 
 #endif
 
 /* FM_ESHAPE naming op unless out has the broadcast shape of a and b. */
 fm_status fm_ops_check_bshape(const char *op, const fm_tensor *a,
                             const fm_tensor *b, const fm_tensor *out);
+
+/* float -> int64 conversion, truncating; false for NaN, inf, out of range. */
+static inline bool fmi_to_i64(double v, int64_t *r)
+{
+    if (!(v > -9223372036854775808.0 && v < 9223372036854775808.0))
+        return false;
+    *r = (int64_t)v;
+    return true;
+}
+
+/* A scalar operand as a 0-d tensor of dtype dt over *storage (fills and
+ * tensor-op-number). For int64, value is truncated toward zero, or must be
+ * whole when `whole`; false when it is not representable (NaN, inf, out of
+ * range, or a fraction with `whole`). */
+typedef union { float f; double d; int64_t i; } fmi_scalar;
+static inline bool fmi_scalar_tensor(fm_dtype dt, double value, bool whole,
+                                     fmi_scalar *storage, fm_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    t->data = storage;
+    t->dtype = dt;
+    switch (dt) {
+    case FM_FLOAT32: storage->f = (float)value; return true;
+    case FM_FLOAT64: storage->d = value; return true;
+    case FM_INT64:
+        return !(whole && value != floor(value)) && fmi_to_i64(value, &storage->i);
+    }
+    return false;
+}
 
 #endif
