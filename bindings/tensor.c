@@ -98,7 +98,7 @@ static int l_full(lua_State *L)
     return 1;
 }
 
-/* fm.arange(n) = 1..n? No: like torch, arange(stop), arange(start, stop[, step])
+/* fm.arange(stop), fm.arange(start, stop[, step]) as in torch/NumPy:
  * with stop excluded; values start, start + step, ... */
 static int l_arange(lua_State *L)
 {

@@ -189,7 +189,7 @@ static int l_stack(lua_State *L)
     }
     lua_pushcfunction(L, l_cat);
     lua_pushvalue(L, 3);
-    lua_pushinteger(L, dim < 0 ? dim : dim);
+    lua_pushinteger(L, dim);
     lua_call(L, 2, 1);
     return 1;
 }

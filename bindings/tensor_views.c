@@ -131,6 +131,17 @@ static void push_shape_table(lua_State *L, const fm_tensor *t)
     }
 }
 
+/* Pushes the view v of the tensor at 1 whose backward rule `op` needs only
+ * the input's shape (reshape of a view, expand); returns 1. */
+static int push_shape_view(lua_State *L, const fm_tensor *v, const char *op)
+{
+    lua_settop(L, 1);
+    push_view(L, v);
+    push_shape_table(L, fmL_checktensor(L, 1));
+    record_view(L, op, 2, 1);
+    return 1;
+}
+
 /* x:reshape(sizes...) — a view when the layout allows, else a copy. */
 static int reshape(lua_State *L, bool allow_copy, const char *name)
 {
@@ -190,11 +201,7 @@ static int m_expand(lua_State *L)
     fmL_checksizes(L, 2, &ndim, shape);
     fm_tensor v;
     fmL_check(L, fm_view_expand(t, ndim, shape, &v), "expand");
-    lua_settop(L, 1);
-    push_view(L, &v);
-    push_shape_table(L, t);
-    record_view(L, "expand", 2, 1);
-    return 1;
+    return push_shape_view(L, &v, "expand");
 }
 
 static int m_unsqueeze(lua_State *L)
@@ -205,11 +212,7 @@ static int m_unsqueeze(lua_State *L)
     luaL_argcheck(L, d != 0 && z >= 0 && z <= t->ndim, 2, "dimension out of range");
     fm_tensor v;
     fmL_check(L, fm_view_unsqueeze(t, (int)z, &v), "unsqueeze");
-    lua_settop(L, 1);
-    push_view(L, &v);
-    push_shape_table(L, t);
-    record_view(L, "reshape", 2, 1);
-    return 1;
+    return push_shape_view(L, &v, "reshape");
 }
 
 static int m_squeeze(lua_State *L)
@@ -227,11 +230,7 @@ static int m_squeeze(lua_State *L)
     } else {
         fmL_check(L, fm_view_squeeze(t, fmL_checkdim(L, 2, t->ndim), &v), "squeeze");
     }
-    lua_settop(L, 1);
-    push_view(L, &v);
-    push_shape_table(L, t);
-    record_view(L, "reshape", 2, 1);
-    return 1;
+    return push_shape_view(L, &v, "reshape");
 }
 
 static const luaL_Reg view_methods[] = {
