@@ -8,23 +8,24 @@
  * input layer, the d-wide output's transpose) run as hand loops: a GEMM
  * with K = 3 is all overhead.
  *
- * Threads (mlp.h): row blocks are shared among per-call POSIX threads, a
- * training batch is split in two halves by its size alone; each thread calls
- * OpenBLAS with one thread. On the 2-core VM this beats OpenBLAS's own
- * 2-thread split of the small GEMMs (its workers spin in sched_yield between
- * calls): Euler 10k points 0.52 -> 0.68 M point-steps/s, 100k 0.37 -> 0.65
- * (~95% of the GEMM-bound limit); training W256/B4096 44 -> 48 steps/s.
+ * Threads (mlp.h): row blocks are shared among the parts of the engine's
+ * worker pool (pool.h), a training batch is split in two halves by its size
+ * alone; each part calls OpenBLAS with one thread. On the 2-core VM this
+ * beats OpenBLAS's own 2-thread split of the small GEMMs (its workers spin in
+ * sched_yield between calls): Euler 10k points 0.52 -> 0.68 M point-steps/s,
+ * 100k 0.37 -> 0.65 (~95% of the GEMM-bound limit); training W256/B4096
+ * 44 -> 48 steps/s. The pool (instead of a thread per call, ~55 us each)
+ * took the C training step at W256/B256 from ~1.6 to ~1.25 ms
+ * (bench/mlp_c.sh).
  *
  * The per-element kernels (activations, their derivatives, small-K layers,
  * dtype dispatch to cblas) are in mlp_kernels.c.
  */
-#define _GNU_SOURCE /* sched_getcpu, CPU_SET, pthread_attr_setaffinity_np */
 #include "mlp.h"
 #include "mlp_internal.h"
+#include "pool.h"
 
 #include <cblas.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
@@ -234,19 +235,6 @@ static void *grad_scratch(const fm_mlp_work *w)
 
 /* ---- threads ------------------------------------------------------------ */
 
-typedef struct {
-    void (*fn)(void *, int);
-    void *ctx;
-    int part;
-} job;
-
-static void *job_main(void *a)
-{
-    job *j = a;
-    j->fn(j->ctx, j->part);
-    return NULL;
-}
-
 /* OpenBLAS's thread budget (>= 1). */
 static int blas_threads(void)
 {
@@ -254,28 +242,9 @@ static int blas_threads(void)
     return n < 1 ? 1 : n;
 }
 
-/* Thread attributes that keep a new thread off the caller's CPU (when the
- * process may use another): otherwise Linux starts it on the caller's CPU
- * and migrates it later, ~100 us measured on the 2-core VM, a tenth of a
- * W256/B256 forward. NULL (default attributes) if that cannot be set. */
-static pthread_attr_t *other_cpus_attr(pthread_attr_t *attr)
-{
-    cpu_set_t cpus;
-    int cur = sched_getcpu();
-    if (pthread_attr_init(attr) != 0)
-        return NULL;
-    if (cur >= 0 && sched_getaffinity(0, sizeof cpus, &cpus) == 0 &&
-        CPU_ISSET(cur, &cpus) && CPU_COUNT(&cpus) > 1) {
-        CPU_CLR(cur, &cpus);
-        pthread_attr_setaffinity_np(attr, sizeof cpus, &cpus);
-    }
-    return attr;
-}
-
-/* fn(ctx, p) for p < parts (<= FM_MLP_MAX_THREADS): concurrently when
- * OpenBLAS may use >= 2 threads (the caller runs part 0, OpenBLAS is set to
- * one thread meanwhile and restored after the join), else in order. A part
- * whose thread cannot be created runs on the caller after part 0. */
+/* fn(ctx, p) for p < parts (<= FM_MLP_MAX_THREADS): concurrently on the
+ * engine's worker pool (pool.h) when OpenBLAS may use >= 2 threads, with
+ * OpenBLAS set to one thread meanwhile and restored after; else in order. */
 static void run_parts(int parts, void (*fn)(void *, int), void *ctx)
 {
     int nt = blas_threads();
@@ -284,25 +253,8 @@ static void run_parts(int parts, void (*fn)(void *, int), void *ctx)
             fn(ctx, p);
         return;
     }
-    pthread_t th[FM_MLP_MAX_THREADS];
-    job jobs[FM_MLP_MAX_THREADS];
-    bool started[FM_MLP_MAX_THREADS];
     openblas_set_num_threads(1);
-    pthread_attr_t attr;
-    pthread_attr_t *pa = other_cpus_attr(&attr);
-    for (int p = 1; p < parts; p++) {
-        jobs[p] = (job){fn, ctx, p};
-        started[p] = pthread_create(&th[p], pa, job_main, &jobs[p]) == 0;
-    }
-    if (pa)
-        pthread_attr_destroy(pa);
-    fn(ctx, 0);
-    for (int p = 1; p < parts; p++) {
-        if (started[p])
-            pthread_join(th[p], NULL);
-        else
-            fn(ctx, p);
-    }
+    fm_pool_run(parts, fn, ctx);
     openblas_set_num_threads(nt);
 }
 

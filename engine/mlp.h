@@ -66,9 +66,8 @@ typedef struct {
 void fm_mlp_work_init(fm_mlp_work *work);
 void fm_mlp_work_free(fm_mlp_work *work);
 
-/* Threads. Work is split into parts that run concurrently on POSIX threads
- * (created per call, joined before it returns), each calling OpenBLAS with
- * one thread, when OpenBLAS is allowed >= 2 threads (openblas_get_num_threads,
+/* Threads. Work is split into parts that run concurrently on the engine's
+ * persistent worker pool (pool.h), each calling OpenBLAS with one thread, when OpenBLAS is allowed >= 2 threads (openblas_get_num_threads,
  * OPENBLAS_NUM_THREADS); otherwise the parts run one after the other on the
  * caller's thread. The parts and their order of summation depend only on the
  * shapes, never on the thread count or on timing, so results are identical

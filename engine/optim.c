@@ -1,5 +1,6 @@
 /* optim.c — fused optimiser updates (see optim.h for the formulas). */
 #include "optim.h"
+#include "pool.h"
 
 #include <math.h>
 
@@ -40,6 +41,54 @@ static fm_status check_pair(const fm_tensor *p, const fm_tensor *q,
 VEC_CLONES DEFINE_SGD(float, f32)
 DEFINE_SGD(double, f64)
 
+/* Elementwise updates of at least this many elements are split between the
+ * pool's threads (pool.h); smaller ones cost less than a wake-up. The parts
+ * start at multiples of 16 elements, so no cache line is shared. */
+#define SPLIT_MIN 16384
+
+static int split_parts(int64_t n)
+{
+    return n >= SPLIT_MIN ? fm_pool_threads() : 1;
+}
+
+static void part_of(int64_t n, int parts, int p, int64_t *lo, int64_t *hi)
+{
+    long long a, b;
+    fm_pool_range((n + 15) / 16, parts, p, &a, &b);
+    *lo = a * 16 < n ? a * 16 : n;
+    *hi = b * 16 < n ? b * 16 : n;
+}
+
+typedef struct {
+    fm_tensor *param;
+    const fm_tensor *grad;
+    fm_tensor *buf;
+    const fm_sgd_opts *o;
+    bool first;
+    int64_t n;
+    int parts;
+} sgd_job;
+
+static void sgd_part(void *ctx, int p)
+{
+    sgd_job *j = ctx;
+    const fm_sgd_opts *o = j->o;
+    int64_t lo, hi;
+    part_of(j->n, j->parts, p, &lo, &hi);
+    if (j->param->dtype == FM_FLOAT32)
+        sgd_f32(hi - lo, (float *)j->param->data + lo,
+                (const float *)j->grad->data + lo,
+                j->buf ? (float *)j->buf->data + lo : NULL, (float)o->lr,
+                (float)o->momentum, (float)o->dampening,
+                (float)o->weight_decay, o->nesterov, j->first);
+    else
+        sgd_f64(hi - lo, (double *)j->param->data + lo,
+                (const double *)j->grad->data + lo,
+                j->buf ? (double *)j->buf->data + lo : NULL, o->lr,
+                o->momentum, o->dampening, o->weight_decay, o->nesterov,
+                j->first);
+}
+
 fm_status fm_optim_sgd(fm_tensor *param, const fm_tensor *grad,
                        fm_tensor *buf, const fm_sgd_opts *o, bool first)
 {
@@ -51,15 +100,10 @@ fm_status fm_optim_sgd(fm_tensor *param, const fm_tensor *grad,
         st = check_pair(param, buf, op, "momentum buffer");
     if (st)
         return st;
-    fm_tensor *b = o->momentum != 0 ? buf : NULL;
     int64_t n = fm_tensor_numel(param);
-    if (param->dtype == FM_FLOAT32)
-        sgd_f32(n, param->data, grad->data, b ? b->data : NULL, (float)o->lr,
-                (float)o->momentum, (float)o->dampening,
-                (float)o->weight_decay, o->nesterov, first);
-    else
-        sgd_f64(n, param->data, grad->data, b ? b->data : NULL, o->lr,
-                o->momentum, o->dampening, o->weight_decay, o->nesterov, first);
+    sgd_job j = {param, grad, o->momentum != 0 ? buf : NULL, o, first, n,
+                 split_parts(n)};
+    fm_pool_run(j.parts, sgd_part, &j);
     return FM_OK;
 }
 
@@ -83,6 +127,33 @@ fm_status fm_optim_sgd(fm_tensor *param, const fm_tensor *grad,
 VEC_CLONES DEFINE_ADAM(float, f32, sqrtf)
 DEFINE_ADAM(double, f64, sqrt)
 
+typedef struct {
+    fm_tensor *param;
+    const fm_tensor *grad;
+    fm_tensor *m, *v;
+    int64_t n;
+    int parts;
+    double b1, b2, step_size, inv_sqrt_bc2, eps, wd_l2, decay;
+} adam_job;
+
+static void adam_part(void *ctx, int p)
+{
+    adam_job *j = ctx;
+    int64_t lo, hi;
+    part_of(j->n, j->parts, p, &lo, &hi);
+    if (j->param->dtype == FM_FLOAT32)
+        adam_f32(hi - lo, (float *)j->param->data + lo,
+                 (const float *)j->grad->data + lo, (float *)j->m->data + lo,
+                 (float *)j->v->data + lo, (float)j->b1, (float)j->b2,
+                 (float)j->step_size, (float)j->inv_sqrt_bc2, (float)j->eps,
+                 (float)j->wd_l2, (float)j->decay);
+    else
+        adam_f64(hi - lo, (double *)j->param->data + lo,
+                 (const double *)j->grad->data + lo, (double *)j->m->data + lo,
+                 (double *)j->v->data + lo, j->b1, j->b2, j->step_size,
+                 j->inv_sqrt_bc2, j->eps, j->wd_l2, j->decay);
+}
+
 fm_status fm_optim_adam(fm_tensor *param, const fm_tensor *grad, fm_tensor *m,
                         fm_tensor *v, const fm_adam_opts *o, int64_t step)
 {
@@ -95,19 +166,19 @@ fm_status fm_optim_adam(fm_tensor *param, const fm_tensor *grad, fm_tensor *m,
     if (step < 1)
         return fm_error(FM_EVALUE, "%s: step counts from 1, got %lld", op,
                         (long long)step);
+    int64_t n = fm_tensor_numel(param);
+    adam_job j = {.param = param, .grad = grad, .m = m, .v = v, .n = n,
+                  .parts = split_parts(n)};
     double bc1 = 1 - pow(o->beta1, (double)step);
     double bc2 = 1 - pow(o->beta2, (double)step);
-    double step_size = o->lr / bc1, isb = 1 / sqrt(bc2);
-    double wd_l2 = o->decoupled ? 0 : o->weight_decay;
-    double decay = o->decoupled ? 1 - o->lr * o->weight_decay : 1;
-    int64_t n = fm_tensor_numel(param);
-    if (param->dtype == FM_FLOAT32)
-        adam_f32(n, param->data, grad->data, m->data, v->data,
-                 (float)o->beta1, (float)o->beta2, (float)step_size,
-                 (float)isb, (float)o->eps, (float)wd_l2, (float)decay);
-    else
-        adam_f64(n, param->data, grad->data, m->data, v->data, o->beta1,
-                 o->beta2, step_size, isb, o->eps, wd_l2, decay);
+    j.b1 = o->beta1;
+    j.b2 = o->beta2;
+    j.step_size = o->lr / bc1;
+    j.inv_sqrt_bc2 = 1 / sqrt(bc2);
+    j.eps = o->eps;
+    j.wd_l2 = o->decoupled ? 0 : o->weight_decay;
+    j.decay = o->decoupled ? 1 - o->lr * o->weight_decay : 1;
+    fm_pool_run(j.parts, adam_part, &j);
     return FM_OK;
 }
 

@@ -2,8 +2,11 @@
  * written out from PyTorch's documented algorithms, and closed forms. */
 #include "optim.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int failures = 0;
 #define CHECK(cond, ...) do { if (!(cond)) { failures++; \
@@ -139,8 +142,56 @@ static void test_misc(void)
     CHECK(fm_optim_sgd(&ta, &tb, NULL, &so, true) == FM_EVALUE, "sgd no buffer");
 }
 
+/* Large tensors are split between the pool's threads (optim.c): the result
+ * must be bit-identical to the one-thread pass, for an odd length whose
+ * halves are not multiples of the 16-element alignment. */
+static void test_split_matches_serial(fm_dtype dt)
+{
+    int64_t n = 50001;
+    size_t es = fm_dtype_size(dt), bytes = (size_t)n * es;
+    char *buf[2][5];
+    for (int run = 0; run < 2; run++)
+        for (int k = 0; k < 5; k++)
+            buf[run][k] = calloc(1, bytes);
+    for (int64_t i = 0; i < n; i++)
+        for (int run = 0; run < 2; run++) {
+            double p = sin(0.37 * (double)i), g = cos(0.11 * (double)i);
+            if (dt == FM_FLOAT32) {
+                ((float *)buf[run][0])[i] = (float)p;
+                ((float *)buf[run][1])[i] = (float)g;
+            } else {
+                ((double *)buf[run][0])[i] = p;
+                ((double *)buf[run][1])[i] = g;
+            }
+        }
+    int saved = openblas_get_num_threads();
+    for (int run = 0; run < 2; run++) {
+        openblas_set_num_threads(run == 0 ? 1 : 2);
+        fm_tensor t[5];
+        for (int k = 0; k < 5; k++)
+            fm_tensor_init(&t[k], buf[run][k], dt, 1, &n);
+        fm_adam_opts ao = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8,
+                           .weight_decay = 0.1, .decoupled = true};
+        fm_sgd_opts so = {.lr = 1e-2, .momentum = 0.9, .nesterov = true};
+        for (int64_t step = 1; step <= 3; step++) {
+            CHECK(!fm_optim_adam(&t[0], &t[1], &t[2], &t[3], &ao, step), "adam");
+            CHECK(!fm_optim_sgd(&t[0], &t[1], &t[4], &so, step == 1), "sgd");
+        }
+    }
+    openblas_set_num_threads(saved);
+    for (int k = 0; k < 5; k++) {
+        CHECK(memcmp(buf[0][k], buf[1][k], bytes) == 0,
+              "split update differs from serial (%s, tensor %d)",
+              fm_dtype_name(dt), k);
+        free(buf[0][k]);
+        free(buf[1][k]);
+    }
+}
+
 int main(void)
 {
+    test_split_matches_serial(FM_FLOAT32);
+    test_split_matches_serial(FM_FLOAT64);
     for (int dt = 0; dt < 2; dt++) {
         test_adam((fm_dtype)dt, false, 0);
         test_adam((fm_dtype)dt, false, 0.1);
