@@ -61,6 +61,9 @@ int fmL_tensor_field(lua_State *L)
     fmL_tensor *ud = fmL_checkud(L, 1);
     if (strcmp(key, "grad") == 0) {
         lua_getiuservalue(L, 1, FML_UV_GRAD);
+        fmL_tensor *g = fmL_testud(L, -1);
+        if (g) /* a script may keep it now: never reuse its storage */
+            g->flags &= ~(unsigned)FML_GRAD_RECYCLABLE;
     } else if (strcmp(key, "requires_grad") == 0) {
         lua_pushboolean(L, (ud->flags & FML_REQUIRES_GRAD) != 0);
     } else if (strcmp(key, "is_leaf") == 0) {
@@ -90,6 +93,7 @@ int fmL_tensor_setfield(lua_State *L)
                 return luaL_error(L, "grad: gradient of shape %s %s for a tensor of shape %s %s",
                                   fmL_pushshape(L, g), fm_dtype_name(g->dtype),
                                   fmL_pushshape(L, &ud->t), fm_dtype_name(ud->t.dtype));
+            fmL_checkud(L, 3)->flags &= ~(unsigned)FML_GRAD_RECYCLABLE;
         }
         lua_pushvalue(L, 3);
         lua_setiuservalue(L, 1, FML_UV_GRAD);

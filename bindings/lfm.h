@@ -28,6 +28,8 @@ enum { FML_UV_BASE = 1, FML_UV_GRAD, FML_UV_NODE, FML_UV_EXTRA, FML_NUV = 4 };
 enum {
     FML_REQUIRES_GRAD = 1u << 0, /* gradients flow to / through this tensor */
     FML_OWNS_DATA = 1u << 1,     /* elements stored inline after the header */
+    FML_GRAD_RECYCLABLE = 1u << 2, /* a gradient no Lua code has seen
+                                      (bindings/grad_buffers.c) */
 };
 
 typedef struct {
@@ -45,6 +47,11 @@ fm_tensor *fmL_newtensor(lua_State *L, const char *fname, fm_dtype dtype,
 fm_tensor *fmL_newlike(lua_State *L, const char *fname, const fm_tensor *src);
 /* Pushes a view described by v over the storage of the tensor at base_idx. */
 fm_tensor *fmL_newview(lua_State *L, int base_idx, const fm_tensor *v);
+
+/* Pushes a tensor shaped like the parameter at param_idx for its new
+ * gradient: the parameter's spare buffer kept by zero_grad when there is one
+ * (bindings/grad_buffers.c), else a new tensor. Contents are undefined. */
+fm_tensor *fmL_grad_buffer(lua_State *L, int param_idx, const char *fname);
 
 /* The tensor at idx or a Lua error "bad argument #idx to 'fname' (tensor
  * expected, got X)". */

@@ -10,7 +10,9 @@
  *                         "mlp" with inputs {x, W1, b1, ...} (rule in
  *                         scripts/fm/nn.lua) and keeps activations
  *   h:backward(g, gen, want_x) -> gx|false, gW1, gb1, ... or nil when the
- *                         workspace no longer holds forward number gen
+ *                         workspace no longer holds forward number gen; the
+ *                         gradients go to the parameters' spare buffers
+ *                         when zero_grad left some (fmL_grad_buffer)
  *   h:field(x, t) -> out  h:euler(x, t0, t1, steps) (in place, returns x)
  *   h:generation(), h:params(), h:sizes(), h:act(), h:dtype()
  */
@@ -134,7 +136,7 @@ static int m_backward(lua_State *L)
     int n = 2 * m->mlp.nlayers;
     fm_tensor P[2 * FM_MLP_MAX_LAYERS], G[2 * FM_MLP_MAX_LAYERS];
     get_params(L, 1, m, P);
-    luaL_checkstack(L, n + 4, "mlp");
+    luaL_checkstack(L, n + 8, "mlp");
     fm_tensor *gx = NULL;
     if (want_x) {
         int64_t shape[2] = {m->work.batch, m->mlp.sizes[0]};
@@ -142,8 +144,14 @@ static int m_backward(lua_State *L)
     } else {
         lua_pushboolean(L, 0);
     }
-    for (int i = 0; i < n; i++)
-        G[i] = *fmL_newlike(L, "mlp_backward", &P[i]);
+    lua_getiuservalue(L, 1, 1);
+    int plist = lua_gettop(L);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, plist, i + 1);
+        G[i] = *fmL_grad_buffer(L, -1, "mlp_backward");
+        lua_remove(L, -2);
+    }
+    lua_remove(L, plist);
     fmL_check(L, fm_mlp_backward(&m->mlp, P, &m->work, g, G, false, gx),
               "mlp_backward");
     /* the headers in G were copies: the data pointers are the userdata's */

@@ -357,15 +357,29 @@ function M.backward(root, grad, opts)
   grad = grad or default_grad(root, "backward")
   local order = toposort({root})
   local grads = propagate({root}, {grad}, opts)
+  -- tensors a leaf must not take as its own .grad: the root, the caller's
+  -- grad and gradients already given to another leaf (a rule may pass one
+  -- tensor to several inputs); such a gradient is copied.
+  local shared = {[root] = true, [grad] = true}
   for _, t in ipairs(order) do
     local g = grads[t]
     if g and A.node(t) == nil and t.requires_grad then
-      if not opts.create_graph then g = g:detach() end
       local old = t.grad
-      if old then
-        t.grad = old + g
+      if opts.create_graph then
+        if old then
+          t.grad = old + g
+        else
+          t.grad = (g:is_contiguous() and g ~= root) and g or g:clone()
+        end
       else
-        t.grad = (g:is_contiguous() and g ~= root) and g or g:clone()
+        if old then
+          g = old:detach() + g:detach()
+        elseif shared[g] or g.requires_grad or not g:is_contiguous() then
+          g = g:detach():clone()
+        end
+        shared[g] = true
+        -- a fresh tensor: zero_grad may hand its storage to the next backward
+        A.install_grad(t, g)
       end
     end
   end

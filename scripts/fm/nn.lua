@@ -150,8 +150,9 @@ function Module:train(on)
 end
 function Module:eval() return self:train(false) end
 
+--- net:zero_grad(): .grad = nil for every parameter (see Optimizer:zero_grad).
 function Module:zero_grad()
-  for _, kv in ipairs(self:named_parameters()) do kv[2].grad = nil end
+  fm._autograd.release_grads(self:parameters())
 end
 
 --- net:load(path): fm.load(path, net).

@@ -28,8 +28,11 @@ local Optimizer = {}
 Optimizer.__index = Optimizer
 optim.Optimizer = Optimizer
 
+--- opt:zero_grad(): sets every parameter's .grad to nil (as torch's
+-- set_to_none). A gradient no script has read is kept as the parameter's
+-- spare storage for the next backward (bindings/grad_buffers.c).
 function Optimizer:zero_grad()
-  for _, p in ipairs(self.params) do p.grad = nil end
+  fm._autograd.release_grads(self.params)
 end
 function Optimizer:set_lr(lr) self.lr = lr end
 function Optimizer:get_lr() return self.lr end
