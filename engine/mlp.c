@@ -605,23 +605,46 @@ static void train_bwd_part(void *ctx, int p)
                   c->gx ? c->gx + lo * c->ldgx * es : NULL, c->ldgx);
 }
 
-/* G[i] += scratch (part 1's gradients). */
+/* G[i] += scratch (part 1's gradients), over the parameters' elements
+ * flattened in order: each part adds one contiguous range (starting at a
+ * multiple of 16 elements), so the parts never share a cache line. */
+typedef struct {
+    const fm_mlp *m;
+    fm_tensor *G;
+    const char *scratch;
+    int parts;
+} add_ctx;
+
+static void add_scratch_part(void *ctx, int p)
+{
+    add_ctx *c = ctx;
+    const fm_mlp *m = c->m;
+    long long blocks = (fm_mlp_numel(m) + 15) / 16, lo, hi;
+    fm_pool_range(blocks, c->parts, p, &lo, &hi);
+    lo *= 16;
+    hi *= 16;
+    int64_t off = 0;
+    for (int i = 0; i < fm_mlp_nparams(m) && off < hi; i++) {
+        int64_t k = fm_tensor_numel(&c->G[i]);
+        int64_t a = lo > off ? lo - off : 0, b = hi - off < k ? hi - off : k;
+        if (m->dtype == FM_FLOAT32) {
+            float *g = c->G[i].data;
+            const float *s = (const float *)c->scratch + off;
+            for (int64_t j = a; j < b; j++) g[j] += s[j];
+        } else {
+            double *g = c->G[i].data;
+            const double *s = (const double *)c->scratch + off;
+            for (int64_t j = a; j < b; j++) g[j] += s[j];
+        }
+        off += k;
+    }
+}
+
 static void add_scratch(const fm_mlp *m, fm_tensor *G, const void *scratch)
 {
-    size_t off = 0;
-    for (int i = 0; i < fm_mlp_nparams(m); i++) {
-        int64_t k = fm_tensor_numel(&G[i]);
-        if (m->dtype == FM_FLOAT32) {
-            float *a = G[i].data;
-            const float *b = (const float *)scratch + off;
-            for (int64_t j = 0; j < k; j++) a[j] += b[j];
-        } else {
-            double *a = G[i].data;
-            const double *b = (const double *)scratch + off;
-            for (int64_t j = 0; j < k; j++) a[j] += b[j];
-        }
-        off += (size_t)k;
-    }
+    int parts = fm_mlp_numel(m) >= 16384 ? block_threads(2) : 1;
+    add_ctx c = {m, G, scratch, parts};
+    run_parts(parts, add_scratch_part, &c);
 }
 
 fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,

@@ -7,6 +7,7 @@
 -- gradients, and forward-mode products by the double-vjp trick (fm.jvp).
 local fm = require "fm"
 local A = fm._autograd
+local is_tensor = fm.is_tensor
 
 local M = {}
 local rules = {}
@@ -272,24 +273,30 @@ end
 
 -- ---- the traversal -------------------------------------------------------------
 
--- Tensors reachable from roots through nodes, inputs before outputs.
+-- Tensors reachable from roots through nodes, inputs before outputs
+-- (iterative depth-first search; `stack` holds tensors, `expanded` marks
+-- those whose inputs are already pushed).
 local function toposort(roots)
-  local order, visited, stack = {}, {}, {}
-  for i = #roots, 1, -1 do stack[#stack + 1] = {roots[i], false} end
-  while #stack > 0 do
-    local top = table.remove(stack)
-    local t, done = top[1], top[2]
-    if done then
-      order[#order + 1] = t
-    elseif not visited[t] then
-      visited[t] = true
-      stack[#stack + 1] = {t, true}
+  local order, visited, expanded, stack, n = {}, {}, {}, {}, 0
+  for i = #roots, 1, -1 do n = n + 1; stack[n] = roots[i] end
+  while n > 0 do
+    local t = stack[n]
+    if expanded[t] then
+      stack[n] = nil; n = n - 1
+      if not visited[t] then
+        visited[t] = true
+        order[#order + 1] = t
+      end
+    elseif visited[t] then
+      stack[n] = nil; n = n - 1
+    else
+      expanded[t] = true
       local node = A.node(t)
       if node then
         for i = #node, 1, -1 do
           local x = node[i]
-          if fm.is_tensor(x) and x.requires_grad and not visited[x] then
-            stack[#stack + 1] = {x, false}
+          if not visited[x] and is_tensor(x) and x.requires_grad then
+            n = n + 1; stack[n] = x
           end
         end
       end
@@ -306,7 +313,7 @@ local function accumulate(grads, t, g)
 end
 
 -- Propagates grad_outputs back from outputs. Returns the table of gradients
--- of every tensor reached (keyed by tensor).
+-- of every tensor reached (keyed by tensor) and the topological order.
 local function propagate(outputs, grad_outputs, opts)
   local grads = {}
   for i, out in ipairs(outputs) do accumulate(grads, out, grad_outputs[i]) end
@@ -331,7 +338,7 @@ local function propagate(outputs, grad_outputs, opts)
     end
   end
   if opts.create_graph then fm.enable_grad(run) else fm.no_grad(run) end
-  return grads
+  return grads, order
 end
 
 local function as_list(x)
@@ -355,8 +362,7 @@ function M.backward(root, grad, opts)
     error("backward: tensor does not require grad (no parameter reached it)", 0)
   end
   grad = grad or default_grad(root, "backward")
-  local order = toposort({root})
-  local grads = propagate({root}, {grad}, opts)
+  local grads, order = propagate({root}, {grad}, opts)
   -- tensors a leaf must not take as its own .grad: the root, the caller's
   -- grad and gradients already given to another leaf (a rule may pass one
   -- tensor to several inputs); such a gradient is copied.
