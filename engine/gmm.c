@@ -186,7 +186,11 @@ fm_status fm_gmm_sample(const fm_gmm *g, fm_rng *rng, fm_tensor *out,
         for (; c < g->k - 1; c++)
             if (u < (acc += g->w[c])) break;
         while (g->w[c] == 0 && c > 0) c--;   /* rounding at the top end */
-        for (int64_t j = 0; j < d; j++) e[j] = fm_rng_normal01(rng);
+        for (int64_t j = 0; j < d; j += 2) { /* both normals of each block */
+            double z1;
+            fm_rng_normal01_pair(rng, &e[j], &z1);
+            if (j + 1 < d) e[j + 1] = z1;
+        }
         const double *m = g->mean + c * d;
         for (int64_t j = 0; j < d; j++) {
             double v = m[j];

@@ -81,6 +81,13 @@ static void normal_pair(const uint32_t b[4], double *z0, double *z1)
     *z1 = r * sin(2.0 * M_PI * u2);
 }
 
+void fm_rng_normal01_pair(fm_rng *rng, double *z0, double *z1)
+{
+    uint32_t b[4];
+    philox_block(rng->key, rng->counter++, b);
+    normal_pair(b, z0, z1);
+}
+
 double fm_rng_normal01(fm_rng *rng)
 {
     uint32_t b[4];

@@ -27,6 +27,8 @@ void fm_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 /* The next raw values (for C users and tests). */
 uint32_t fm_rng_u32(fm_rng *rng);
 double fm_rng_uniform01(fm_rng *rng);   /* in [0, 1), 53 bits */
+/* Two independent standard normals from one block (one Box-Muller pair). */
+void fm_rng_normal01_pair(fm_rng *rng, double *z0, double *z1);
 double fm_rng_normal01(fm_rng *rng);
 
 /* Fill out (any shape, float dtype; written in row-major order). */
