@@ -605,9 +605,10 @@ static void train_bwd_part(void *ctx, int p)
                   c->gx ? c->gx + lo * c->ldgx * es : NULL, c->ldgx);
 }
 
-/* G[i] += scratch (part 1's gradients), over the parameters' elements
- * flattened in order: each part adds one contiguous range (starting at a
- * multiple of 16 elements), so the parts never share a cache line. */
+/* G[i] += scratch (part 1's gradients). Each tensor is split between the
+ * threads by fm_pool_split (pool.h), the optimisers' rule, so the update
+ * that follows finds its share of the gradient in the same core's cache.
+ * Tensors too small to split are summed by part 0. */
 typedef struct {
     const fm_mlp *m;
     fm_tensor *G;
@@ -619,22 +620,22 @@ static void add_scratch_part(void *ctx, int p)
 {
     add_ctx *c = ctx;
     const fm_mlp *m = c->m;
-    long long blocks = (fm_mlp_numel(m) + 15) / 16, lo, hi;
-    fm_pool_range(blocks, c->parts, p, &lo, &hi);
-    lo *= 16;
-    hi *= 16;
     int64_t off = 0;
-    for (int i = 0; i < fm_mlp_nparams(m) && off < hi; i++) {
-        int64_t k = fm_tensor_numel(&c->G[i]);
-        int64_t a = lo > off ? lo - off : 0, b = hi - off < k ? hi - off : k;
+    for (int i = 0; i < fm_mlp_nparams(m); i++) {
+        int64_t k = fm_tensor_numel(&c->G[i]), lo, hi;
+        /* (not fm_pool_split_parts: inside a part OpenBLAS has 1 thread) */
+        int parts = k >= FM_POOL_SPLIT_MIN ? c->parts : 1;
+        fm_pool_split(k, parts, p, &lo, &hi);
+        if (p >= parts)
+            lo = hi = 0;
         if (m->dtype == FM_FLOAT32) {
             float *g = c->G[i].data;
             const float *s = (const float *)c->scratch + off;
-            for (int64_t j = a; j < b; j++) g[j] += s[j];
+            for (int64_t j = lo; j < hi; j++) g[j] += s[j];
         } else {
             double *g = c->G[i].data;
             const double *s = (const double *)c->scratch + off;
-            for (int64_t j = a; j < b; j++) g[j] += s[j];
+            for (int64_t j = lo; j < hi; j++) g[j] += s[j];
         }
         off += k;
     }
@@ -642,9 +643,8 @@ static void add_scratch_part(void *ctx, int p)
 
 static void add_scratch(const fm_mlp *m, fm_tensor *G, const void *scratch)
 {
-    int parts = fm_mlp_numel(m) >= 16384 ? block_threads(2) : 1;
-    add_ctx c = {m, G, scratch, parts};
-    run_parts(parts, add_scratch_part, &c);
+    add_ctx c = {m, G, scratch, block_threads(2)};
+    run_parts(c.parts, add_scratch_part, &c);
 }
 
 fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,

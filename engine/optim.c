@@ -41,22 +41,14 @@ static fm_status check_pair(const fm_tensor *p, const fm_tensor *q,
 VEC_CLONES DEFINE_SGD(float, f32)
 DEFINE_SGD(double, f64)
 
-/* Elementwise updates of at least this many elements are split between the
- * pool's threads (pool.h); smaller ones cost less than a wake-up. The parts
- * start at multiples of 16 elements, so no cache line is shared. */
-#define SPLIT_MIN 16384
-
-static int split_parts(int64_t n)
-{
-    return n >= SPLIT_MIN ? fm_pool_threads() : 1;
-}
+/* Large updates are split between the pool's threads by fm_pool_split's
+ * rule (pool.h), the rule the fused MLP uses for its gradient sum, so each
+ * thread updates the elements it has just summed (in its own cache). */
+static int split_parts(int64_t n) { return fm_pool_split_parts(n); }
 
 static void part_of(int64_t n, int parts, int p, int64_t *lo, int64_t *hi)
 {
-    long long a, b;
-    fm_pool_range((n + 15) / 16, parts, p, &a, &b);
-    *lo = a * 16 < n ? a * 16 : n;
-    *hi = b * 16 < n ? b * 16 : n;
+    fm_pool_split(n, parts, p, lo, hi);
 }
 
 typedef struct {

@@ -180,3 +180,16 @@ int fm_pool_threads(void)
     int n = openblas_get_num_threads();
     return n < 1 ? 1 : n > FM_POOL_MAX_PARTS ? FM_POOL_MAX_PARTS : n;
 }
+
+int fm_pool_split_parts(int64_t n)
+{
+    return n >= FM_POOL_SPLIT_MIN ? fm_pool_threads() : 1;
+}
+
+void fm_pool_split(int64_t n, int parts, int p, int64_t *lo, int64_t *hi)
+{
+    long long a, b;
+    fm_pool_range((n + 15) / 16, parts, p, &a, &b);
+    *lo = a * 16 < n ? a * 16 : n;
+    *hi = b * 16 < n ? b * 16 : n;
+}

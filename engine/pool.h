@@ -19,6 +19,8 @@
 #ifndef FM_POOL_H
 #define FM_POOL_H
 
+#include <stdint.h>
+
 #define FM_POOL_MAX_PARTS 8
 /* How long an idle worker polls for the next job before it sleeps. */
 #define FM_POOL_SPIN_US 300
@@ -39,5 +41,16 @@ int fm_pool_threads(void);
  * [n p / parts, n (p + 1) / parts). */
 void fm_pool_range(long long n, int parts, int p, long long *lo,
                    long long *hi);
+
+/* The split of a long elementwise pass over n elements (optimiser updates,
+ * the fused MLP's gradient sum): n >= FM_POOL_SPLIT_MIN elements are split
+ * among fm_pool_threads() parts, smaller passes (which cost less than a
+ * wake-up) are one part. fm_pool_split gives part p's range [lo, hi); the
+ * parts start at multiples of 16 elements, so no cache line is shared. Two
+ * passes over the same n give each part the same range, so a thread reads
+ * in its own cache what it wrote in the previous pass. */
+#define FM_POOL_SPLIT_MIN 16384
+int fm_pool_split_parts(int64_t n);
+void fm_pool_split(int64_t n, int parts, int p, int64_t *lo, int64_t *hi);
 
 #endif
