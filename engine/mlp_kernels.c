@@ -197,6 +197,9 @@ void fm_mlp_gemm(fm_dtype dt, bool ta, bool tb, int64_t M, int64_t N,
 void fm_mlp_act_rows(fm_dtype dt, fm_act act, int64_t rows, int64_t n,
                      void *z, const void *b, void *d)
 {
+    if (dt == FM_FLOAT32 && act == FM_ACT_SILU &&
+        fm_mlp_silu_avx512(rows, n, z, b, d))
+        return;
     for (int64_t i = 0; i < rows; i++) {
         if (dt == FM_FLOAT32) {
             float *zr = (float *)z + i * n;
