@@ -53,11 +53,16 @@ void fmL_record(lua_State *L, const char *op, int out_idx, int n,
 
 int fmL_tensor_field(lua_State *L)
 {
-    const char *key = lua_tostring(L, 2);
-    lua_getfield(L, LUA_REGISTRYINDEX, FML_TENSOR_METHODS);
-    if (lua_getfield(L, -1, key) != LUA_TNIL)
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &fmL_tensor_methods_key);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL)
         return 1;
     lua_pop(L, 2);
+    const char *key = lua_tostring(L, 2);
+    if (!key) {
+        lua_pushnil(L);
+        return 1;
+    }
     fmL_tensor *ud = fmL_checkud(L, 1);
     if (strcmp(key, "grad") == 0) {
         lua_getiuservalue(L, 1, FML_UV_GRAD);

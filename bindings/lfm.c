@@ -16,11 +16,19 @@ static void *inline_data(fmL_tensor *ud)
     return (void *)((p + FML_ALIGN - 1) & ~(uintptr_t)(FML_ALIGN - 1));
 }
 
+/* The tensor metatable and the methods table are also kept in the registry
+ * under these addresses: lua_rawgetp needs no string, whereas every
+ * luaL_testudata / luaL_setmetatable by name interns its C string (a strcmp
+ * against Lua's string cache), which was 9% of a small training step. */
+const char fmL_tensor_mt_key = 'T';
+const char fmL_tensor_methods_key = 'M';
+
 static fmL_tensor *push_ud(lua_State *L, size_t extra)
 {
     fmL_tensor *ud = lua_newuserdatauv(L, sizeof(fmL_tensor) + extra, FML_NUV);
     memset(ud, 0, sizeof *ud);
-    luaL_setmetatable(L, FML_TENSOR);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &fmL_tensor_mt_key);
+    lua_setmetatable(L, -2);
     return ud;
 }
 
@@ -60,7 +68,13 @@ fm_tensor *fmL_newview(lua_State *L, int base_idx, const fm_tensor *v)
 
 fmL_tensor *fmL_testud(lua_State *L, int idx)
 {
-    return luaL_testudata(L, idx, FML_TENSOR);
+    void *p = lua_touserdata(L, idx);
+    if (!p || !lua_getmetatable(L, idx))
+        return NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &fmL_tensor_mt_key);
+    bool is_tensor = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is_tensor ? p : NULL;
 }
 
 fm_tensor *fmL_testtensor(lua_State *L, int idx)

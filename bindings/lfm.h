@@ -37,6 +37,9 @@ typedef struct {
     unsigned flags;
 } fmL_tensor;
 
+/* Registry keys (lua_rawgetp) of the tensor metatable and methods table. */
+extern const char fmL_tensor_mt_key, fmL_tensor_methods_key;
+
 /* ---- tensors ------------------------------------------------------------ */
 
 /* Pushes a new contiguous tensor owning uninitialised memory; raises a Lua

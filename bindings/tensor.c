@@ -665,11 +665,15 @@ static const luaL_Reg tensor_functions[] = {
 void fmL_open_tensor(lua_State *L)
 {
     luaL_newmetatable(L, FML_TENSOR);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &fmL_tensor_mt_key);
     luaL_setfuncs(L, tensor_meta, 0);
     lua_newtable(L); /* methods, looked up by m_index through the registry */
     luaL_setfuncs(L, tensor_methods, 0);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "methods"); /* for completion and introspection */
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &fmL_tensor_methods_key);
     lua_setfield(L, LUA_REGISTRYINDEX, FML_TENSOR_METHODS);
     lua_pushliteral(L, "fm.Tensor");
     lua_setfield(L, -2, "__name");
