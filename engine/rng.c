@@ -2,6 +2,7 @@
  * 1, 2, 3", SC 2011): a counter-based generator. Block i of the stream is
  * philox(key, counter + i), four 32-bit words; draws consume whole blocks. */
 #include "rng.h"
+#include "rng_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +29,44 @@ void fm_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
         k1 += PHILOX_W1;
     }
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+#define VEC_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+/* fm_philox4x32_10 on FM_PHILOX_LANES counters at once (same rounds). */
+VEC_CLONES
+void fmi_philox_lanes(uint64_t key, uint64_t ctr,
+                      uint32_t w[4][FM_PHILOX_LANES])
+{
+    uint32_t c0[FM_PHILOX_LANES], c1[FM_PHILOX_LANES], c2[FM_PHILOX_LANES],
+        c3[FM_PHILOX_LANES];
+    for (int l = 0; l < FM_PHILOX_LANES; l++) {
+        uint64_t c = ctr + (uint64_t)l;
+        c0[l] = (uint32_t)c;
+        c1[l] = (uint32_t)(c >> 32);
+        c2[l] = 0;
+        c3[l] = 0;
+    }
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    for (int r = 0; r < 10; r++) {
+        for (int l = 0; l < FM_PHILOX_LANES; l++) {
+            uint64_t p0 = (uint64_t)PHILOX_M0 * c0[l];
+            uint64_t p1 = (uint64_t)PHILOX_M1 * c2[l];
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0;
+            uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
+            c1[l] = (uint32_t)p1;
+            c3[l] = (uint32_t)p0;
+            c0[l] = n0;
+            c2[l] = n2;
+        }
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+    memcpy(w[0], c0, sizeof c0);
+    memcpy(w[1], c1, sizeof c1);
+    memcpy(w[2], c2, sizeof c2);
+    memcpy(w[3], c3, sizeof c3);
 }
 
 static inline void philox_block(uint64_t key, uint64_t ctr, uint32_t out[4])
@@ -159,6 +198,14 @@ fm_status fm_rng_normal(fm_rng *rng, fm_tensor *out, double mean, double std)
         return fm_error(FM_EVALUE, "randn: mean %g, std %g not allowed", mean, std);
     int64_t n = fm_tensor_numel(out);
     bool contig = fm_tensor_is_contiguous(out);
+    if (contig && out->dtype == FM_FLOAT32) { /* vectorised (rng_normal_f32.c) */
+        fmi_rng_normal_f32(rng, out->data, n, (float)mean, (float)std);
+        return FM_OK;
+    }
+    if (contig && out->dtype == FM_FLOAT32) { /* vectorised (rng_normal_f32.c) */
+        fmi_rng_normal_f32(rng, out->data, n, (float)mean, (float)std);
+        return FM_OK;
+    }
     uint64_t base = rng->counter;
     for (int64_t i = 0; i < n; i += 2) {
         uint32_t b[4];

@@ -295,10 +295,71 @@ static void test_multinomial(void)
     CHECK(fm_rng_multinomial(&r, &tw, true, 0, &to) == FM_EVALUE, "NaN weight refused");
 }
 
+/* float32 normals take a vectorised float path (rng_normal_f32.c): same
+ * blocks, same transform in float arithmetic. Against the double path at the
+ * same seed: |z32 - z64| <= 4e-6 (1 + |z64|) (measured worst 2.0e-6 over
+ * these 10^6: a few float ulps from ln, sqrt, cos/sin and the products),
+ * except where u1 < 2^-20, since the float path reads 32 bits of u1 and the
+ * double path 53, which then differ in the 12th bit (probability ~1e-6 per
+ * pair, so a handful at most here). Moments and the 3-sigma tail of the
+ * float draws as for double; odd lengths match the even draw's prefix and
+ * advance the counter the same way. */
+static void test_normal_f32(void)
+{
+    static float x[N];
+    static double y[N];
+    int64_t n = N;
+    fm_tensor t32, t64;
+    fm_tensor_init(&t32, x, FM_FLOAT32, 1, &n);
+    fm_tensor_init(&t64, y, FM_FLOAT64, 1, &n);
+    fm_rng a, b;
+    fm_rng_seed(&a, 5);
+    fm_rng_seed(&b, 5);
+    CHECK(fm_rng_normal(&a, &t32, 0, 1) == FM_OK, "normal f32");
+    CHECK(fm_rng_normal(&b, &t64, 0, 1) == FM_OK, "normal f64");
+    CHECK(a.counter == b.counter, "counters %llu vs %llu",
+          (unsigned long long)a.counter, (unsigned long long)b.counter);
+    int64_t loose = 0;
+    static double xd[N];
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)x[i] - y[i]);
+        if (d > 4e-6 * (1 + fabs(y[i])))
+            loose++;
+        xd[i] = x[i];
+    }
+    CHECK(loose <= 4, "%lld of %d float normals differ from double beyond "
+          "float rounding", (long long)loose, N);
+    double m, v, c3, c4;
+    moments(xd, n, &m, &v, &c3, &c4);
+    CHECK(fabs(m) < 6 / sqrt(N), "f32 normal mean %g", m);
+    CHECK(fabs(v - 1) < 6 * sqrt(2.0 / N), "f32 normal var %g", v);
+    CHECK(fabs(c3) < 6 * sqrt(15.0 / N), "f32 normal skew %g", c3);
+    CHECK(fabs(c4 - 3) < 6 * sqrt(96.0 / N), "f32 normal 4th moment %g", c4);
+    int64_t tail = 0;
+    for (int64_t i = 0; i < n; i++)
+        tail += fabs(xd[i]) > 3;
+    double p = 0.0026997960632601866, e = p * N;
+    CHECK(fabs((double)tail - e) < 6 * sqrt(e * (1 - p)), "f32 3-sigma tail %lld",
+          (long long)tail);
+    /* odd length: the prefix of the even draw, same counter advance */
+    float odd[7], even[8];
+    int64_t n7 = 7, n8 = 8;
+    fm_tensor to, te;
+    fm_tensor_init(&to, odd, FM_FLOAT32, 1, &n7);
+    fm_tensor_init(&te, even, FM_FLOAT32, 1, &n8);
+    fm_rng_seed(&a, 9);
+    fm_rng_seed(&b, 9);
+    fm_rng_normal(&a, &to, 1.5, 2);
+    fm_rng_normal(&b, &te, 1.5, 2);
+    CHECK(memcmp(odd, even, sizeof odd) == 0 && a.counter == 4 && b.counter == 4,
+          "odd-length float draw");
+}
+
 int main(void)
 {
     test_kat();
     test_seeding();
+    test_normal_f32();
     test_uniform();
     test_normal();
     test_randint();
