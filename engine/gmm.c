@@ -15,6 +15,7 @@
  * grad log p_t = -sum_k r_k v_k and x = a m_k + a^2 S_k v_k + b^2 v_k.
  */
 #include "gmm.h"
+#include "rng_internal.h"
 #include "rows.h"
 
 #include <math.h>
@@ -178,34 +179,54 @@ fm_status fm_gmm_sample(const fm_gmm *g, fm_rng *rng, fm_tensor *out,
     if (labels && (fm_tensor_numel(labels) != n || labels->dtype != FM_INT64))
         return fm_error(FM_ESHAPE, "gmm.sample: labels must be (%lld,) int64",
                         (long long)n);
-    double *e = malloc(2 * (size_t)d * sizeof(double)), *x = e + d;
-    if (!e) return fm_error(FM_ENOMEM, "gmm.sample: out of memory");
+    /* the draws in two batches: n uniforms (component choice), then n d
+     * standard normals, in float32 on the vectorised path when the output
+     * is float32 (rng_normal_f32.c), else in double */
+    bool f32 = out->dtype == FM_FLOAT32;
+    size_t nd = (size_t)(n * d);
+    double *u = malloc(((size_t)n + (f32 ? 0 : nd) + (size_t)d) * sizeof(double));
+    float *ef = f32 ? malloc((nd ? nd : 1) * sizeof(float)) : NULL;
+    if (!u || (f32 && !ef)) {
+        free(u);
+        free(ef);
+        return fm_error(FM_ENOMEM, "gmm.sample: out of memory");
+    }
+    double *ed = u + n, *x = u + n + (f32 ? 0 : nd);
+    fm_tensor tu, te;
+    int64_t ndl = (int64_t)nd;
+    fm_tensor_init(&tu, u, FM_FLOAT64, 1, &n);
+    fm_rng_uniform(rng, &tu, 0, 1);
+    if (f32) {
+        fmi_rng_normal_f32(rng, ef, ndl, 0, 1);
+    } else {
+        fm_tensor_init(&te, ed, FM_FLOAT64, 1, &ndl);
+        fm_rng_normal(rng, &te, 0, 1);
+    }
     for (int64_t i = 0; i < n; i++) {
-        double u = fm_rng_uniform01(rng), acc = 0;
+        double acc = 0;
         int64_t c = 0;
         for (; c < g->k - 1; c++)
-            if (u < (acc += g->w[c])) break;
+            if (u[i] < (acc += g->w[c])) break;
         while (g->w[c] == 0 && c > 0) c--;   /* rounding at the top end */
-        for (int64_t j = 0; j < d; j += 2) { /* both normals of each block */
-            double z1;
-            fm_rng_normal01_pair(rng, &e[j], &z1);
-            if (j + 1 < d) e[j + 1] = z1;
-        }
         const double *m = g->mean + c * d;
+        const float *efi = f32 ? ef + i * d : NULL;
+        const double *edi = f32 ? NULL : ed + i * d;
         for (int64_t j = 0; j < d; j++) {
             double v = m[j];
             if (g->full) {
                 const double *L = g->chol + c * d * d + j * d;
-                for (int64_t p = 0; p <= j; p++) v += L[p] * e[p];
+                for (int64_t p = 0; p <= j; p++)
+                    v += L[p] * (f32 ? (double)efi[p] : edi[p]);
             } else {
-                v += g->chol[c * d + j] * e[j];
+                v += g->chol[c * d + j] * (f32 ? (double)efi[j] : edi[j]);
             }
             x[j] = v;
         }
         fm_row_write(out, i, x);
         if (labels) fm_tensor_set(labels, i, (double)(c + base));
     }
-    free(e);
+    free(u);
+    free(ef);
     return FM_OK;
 }
 

@@ -123,16 +123,21 @@ static void test_score(void)
  * sd/sqrt(n) <= 2.2/447 = 5e-3 and of a covariance entry <= ~1.5 * var /
  * sqrt(n) ~ 0.02; tolerances are 5 standard errors. Label frequencies:
  * sd sqrt(w(1-w)/n) ~ 1.1e-3, tolerance 6e-3. */
-static void test_sample(void)
+static void test_sample(fm_dtype dt)
 {
     enum { N = 200000 };
     static double xs[N * 2];
+    static float xf[N * 2];
     static int64_t lab[N];
     fm_gmm g;
     fm_gmm_init_raw(&g, 3, 2, W2, M2, S2, true);
     fm_tensor X = mat(xs, N, 2), Lb;
+    if (dt == FM_FLOAT32) /* float32 draws its normals on the float path */
+        fm_tensor_init(&X, xf, FM_FLOAT32, 2, (int64_t[]){N, 2});
     fm_tensor_init(&Lb, lab, FM_INT64, 1, (int64_t[]){N});
     CHECK(fm_gmm_sample(&g, &rng, &X, &Lb, 0) == FM_OK, "%s", fm_last_error());
+    if (dt == FM_FLOAT32)
+        for (int i = 0; i < 2 * N; i++) xs[i] = xf[i];
     double mu[2] = {0}, ex[2] = {0}, c[4] = {0}, ec[4] = {0}, freq[3] = {0};
     for (int i = 0; i < N; i++) {
         for (int j = 0; j < 2; j++) mu[j] += xs[2 * i + j] / N;
@@ -337,7 +342,8 @@ int main(void)
     fm_rng_seed(&rng, 11);
     test_normalised();
     test_score();
-    test_sample();
+    test_sample(FM_FLOAT64);
+    test_sample(FM_FLOAT32);
     test_marginal_closed_forms();
     test_marginal_monte_carlo();
     test_continuity();
