@@ -40,17 +40,10 @@ static inline float fmv_exp(float x)
     return x == x ? y : x;
 }
 
-static inline float fmv_log(float x)
+/* ln(1 + m) + e ln 2 for m in [sqrt(1/2) - 1, sqrt(2) - 1) (Cephes logf's
+ * polynomial, ln 2 in two parts); also log1p(m) for such m with e = 0. */
+static inline float fmv_log_core(float m, float e)
 {
-    /* subnormals: scale by 2^23 first */
-    int sub = x < 1.17549435e-38f;
-    float xs = sub ? x * 8388608.0f : x;
-    int32_t bits = fmv_f2bits(xs);
-    float e = (float)(((bits >> 23) & 0xff) - 126 - (sub ? 23 : 0));
-    float m = fmv_bits2f((bits & 0x007fffff) | 0x3f000000); /* [0.5, 1) */
-    int lo = m < 0.707106781186547524f;
-    e = lo ? e - 1.0f : e;
-    m = lo ? m + m - 1.0f : m - 1.0f;
     float z = m * m;
     float y = 7.0376836292E-2f;
     y = y * m - 1.1514610310E-1f;
@@ -64,7 +57,21 @@ static inline float fmv_log(float x)
     y = y * m * z;
     y += -2.12194440e-4f * e;
     y += -0.5f * z;
-    float r = m + y + 0.693359375f * e;
+    return m + y + 0.693359375f * e;
+}
+
+static inline float fmv_log(float x)
+{
+    /* subnormals: scale by 2^23 first */
+    int sub = x < 1.17549435e-38f;
+    float xs = sub ? x * 8388608.0f : x;
+    int32_t bits = fmv_f2bits(xs);
+    float e = (float)(((bits >> 23) & 0xff) - 126 - (sub ? 23 : 0));
+    float m = fmv_bits2f((bits & 0x007fffff) | 0x3f000000); /* [0.5, 1) */
+    int lo = m < 0.707106781186547524f;
+    e = lo ? e - 1.0f : e;
+    m = lo ? m + m - 1.0f : m - 1.0f;
+    float r = fmv_log_core(m, e);
     r = x == 0.0f ? -INFINITY : r;
     r = x < 0.0f ? NAN : r;
     r = x == INFINITY ? x : r;
@@ -86,6 +93,21 @@ static inline float fmv_tanh(float x)
 
 static inline float fmv_sigmoid(float x) { return 1.0f / (1.0f + fmv_exp(-x)); }
 
+/* Cephes sinf / cosf polynomials for |z| <= pi/4. */
+static inline float fmv_sin_poly(float z)
+{
+    float zz = z * z;
+    return ((-1.9515295891E-4f * zz + 8.3321608736E-3f) * zz
+            - 1.6666654611E-1f) * zz * z + z;
+}
+
+static inline float fmv_cos_poly(float z)
+{
+    float zz = z * z;
+    return ((2.443315711809948E-005f * zz - 1.388731625493765E-003f) * zz
+            + 4.166664568298827E-002f) * zz * zz - 0.5f * zz + 1.0f;
+}
+
 /* sin (quadrant shift q = 0) or cos (q = 2) of ax = |x| <= 8192. */
 static inline float fmv_trig_core(float ax, int32_t q)
 {
@@ -95,11 +117,7 @@ static inline float fmv_trig_core(float ax, int32_t q)
     float z = ((ax - y * 0.78515625f) - y * 2.4187564849853515625e-4f)
               - y * 3.77489497744594108e-8f;
     j = (j + q) & 7;
-    float zz = z * z;
-    float pc = ((2.443315711809948E-005f * zz - 1.388731625493765E-003f) * zz
-                + 4.166664568298827E-002f) * zz * zz - 0.5f * zz + 1.0f;
-    float ps = ((-1.9515295891E-4f * zz + 8.3321608736E-3f) * zz
-                - 1.6666654611E-1f) * zz * z + z;
+    float pc = fmv_cos_poly(z), ps = fmv_sin_poly(z);
     float r = (j & 2) ? pc : ps;
     return (j & 4) ? -r : r;
 }

@@ -136,6 +136,26 @@ static void test_uniform(void)
     CHECK(fm_rng_uniform(&r, &t, 1, 0) == FM_EVALUE, "reversed bounds refused");
 }
 
+/* Moments and the 3-sigma tail of n standard normal draws. Standard errors:
+ * mean 1/sqrt(N), variance sqrt(2/N), third moment sqrt(15/N), fourth
+ * moment sqrt((105 - 9)/N); the tail P(|z| > 3) = 0.0026998 (scipy
+ * 2 * norm.sf(3)) has a binomial sd. */
+static void check_standard_normal(const double *x, int64_t n, const char *what)
+{
+    double m, v, c3, c4;
+    moments(x, n, &m, &v, &c3, &c4);
+    CHECK(fabs(m) < 6 / sqrt(N), "%s normal mean %g", what, m);
+    CHECK(fabs(v - 1) < 6 * sqrt(2.0 / N), "%s normal var %g", what, v);
+    CHECK(fabs(c3) < 6 * sqrt(15.0 / N), "%s normal skew %g", what, c3);
+    CHECK(fabs(c4 - 3) < 6 * sqrt(96.0 / N), "%s normal 4th moment %g", what, c4);
+    int64_t tail = 0;
+    for (int64_t i = 0; i < n; i++)
+        tail += fabs(x[i]) > 3;
+    double p = 0.0026997960632601866, e = p * N;
+    CHECK(fabs((double)tail - e) < 6 * sqrt(e * (1 - p)), "%s tail count %lld vs %g",
+          what, (long long)tail, e);
+}
+
 static void test_normal(void)
 {
     static double x[N];
@@ -145,21 +165,9 @@ static void test_normal(void)
     fm_rng r;
     fm_rng_seed(&r, 2);
     CHECK(fm_rng_normal(&r, &t, 0, 1) == FM_OK, "normal");
-    double m, v, c3, c4;
-    moments(x, n, &m, &v, &c3, &c4);
-    /* standard errors: mean 1/sqrt(N), variance sqrt(2/N), third moment
-     * sqrt(15/N), fourth moment sqrt((105 - 9)/N) */
-    CHECK(fabs(m) < 6 / sqrt(N), "normal mean %g", m);
-    CHECK(fabs(v - 1) < 6 * sqrt(2.0 / N), "normal var %g", v);
-    CHECK(fabs(c3) < 6 * sqrt(15.0 / N), "normal skew %g", c3);
-    CHECK(fabs(c4 - 3) < 6 * sqrt(96.0 / N), "normal 4th moment %g", c4);
-    /* tails: P(|z| > 3) = 0.0026998 (scipy 2 * norm.sf(3)); binomial sd */
-    int64_t tail = 0;
-    for (int64_t i = 0; i < n; i++)
-        tail += fabs(x[i]) > 3;
-    double p = 0.0026997960632601866, e = p * N;
-    CHECK(fabs((double)tail - e) < 6 * sqrt(e * (1 - p)), "tail count %lld vs %g", (long long)tail, e);
+    check_standard_normal(x, n, "f64");
     fm_rng_normal(&r, &t, 5, 0.5);
+    double m, v, c3, c4;
     moments(x, n, &m, &v, &c3, &c4);
     CHECK(fabs(m - 5) < 6 * 0.5 / sqrt(N) && fabs(v - 0.25) < 6 * 0.25 * sqrt(2.0 / N),
           "N(5, 0.5^2): mean %g var %g", m, v);
@@ -329,18 +337,7 @@ static void test_normal_f32(void)
     }
     CHECK(loose <= 4, "%lld of %d float normals differ from double beyond "
           "float rounding", (long long)loose, N);
-    double m, v, c3, c4;
-    moments(xd, n, &m, &v, &c3, &c4);
-    CHECK(fabs(m) < 6 / sqrt(N), "f32 normal mean %g", m);
-    CHECK(fabs(v - 1) < 6 * sqrt(2.0 / N), "f32 normal var %g", v);
-    CHECK(fabs(c3) < 6 * sqrt(15.0 / N), "f32 normal skew %g", c3);
-    CHECK(fabs(c4 - 3) < 6 * sqrt(96.0 / N), "f32 normal 4th moment %g", c4);
-    int64_t tail = 0;
-    for (int64_t i = 0; i < n; i++)
-        tail += fabs(xd[i]) > 3;
-    double p = 0.0026997960632601866, e = p * N;
-    CHECK(fabs((double)tail - e) < 6 * sqrt(e * (1 - p)), "f32 3-sigma tail %lld",
-          (long long)tail);
+    check_standard_normal(xd, n, "f32");
     /* odd length: the prefix of the even draw, same counter advance */
     float odd[7], even[8];
     int64_t n7 = 7, n8 = 8;
