@@ -94,6 +94,7 @@ describe("fm.sweep spec", function()
     local s = spec.load(d .. "/good.lua")
     assert.same({ 1, 2, 3 }, s.seeds)
     assert.equal("runs/good", s.out)
+    os.execute("rm -rf " .. d)
   end)
 end)
 
