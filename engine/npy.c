@@ -2,6 +2,8 @@
  * numpy/lib/format.py: magic "\x93NUMPY", version, little-endian header
  * length, then a Python dict literal padded with spaces and '\n'). */
 #include "npy.h"
+#include "ops.h"
+#include "view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,12 +146,8 @@ static fm_status parse_dict(cursor *c, fm_npy_header *h)
             if (!st)
                 st = set_descr(c, descr, h);
         } else if (strcmp(key, "fortran_order") == 0) {
-            bool fortran = false;
             seen = &seen_order;
-            st = parse_bool(c, &fortran);
-            if (!st && fortran)
-                st = fm_error(FM_EIO, "%s: fortran_order True is not supported "
-                              "(save a C-ordered array)", c->path);
+            st = parse_bool(c, &h->fortran);
         } else if (strcmp(key, "shape") == 0) {
             seen = &seen_shape;
             st = parse_shape(c, h);
@@ -246,6 +244,31 @@ fm_status fm_npy_read_header(const char *path, fm_npy_header *h)
     return st;
 }
 
+/* Column-major data (fortran_order True: numpy writes it for F-contiguous
+ * arrays, e.g. np.save of a transposed array): read as the C-ordered array
+ * of the reversed shape, then copy its reversed-axes view into out. */
+static fm_status read_fortran(FILE *f, const char *path, const fm_npy_header *h,
+                              fm_tensor *out)
+{
+    int64_t rshape[FM_MAX_DIMS];
+    int perm[FM_MAX_DIMS];
+    for (int d = 0; d < h->ndim; d++) {
+        rshape[d] = h->shape[h->ndim - 1 - d];
+        perm[d] = h->ndim - 1 - d;
+    }
+    fm_tensor colmajor, view;
+    fm_status st = fm_tensor_alloc(&colmajor, h->dtype, h->ndim, rshape);
+    if (st)
+        return fm_error(FM_ENOMEM, "%s: out of memory for a fortran-order array", path);
+    st = fm_file_read_tensor(f, path, h->data_offset, h->int32, &colmajor);
+    if (!st)
+        st = fm_view_permute(&colmajor, perm, &view);
+    if (!st)
+        st = fm_copy(out, &view);
+    fm_tensor_free(&colmajor);
+    return st;
+}
+
 fm_status fm_npy_read_data(const char *path, fm_tensor *out)
 {
     FILE *f;
@@ -263,7 +286,9 @@ fm_status fm_npy_read_data(const char *path, fm_tensor *out)
             st = fm_error(FM_EIO, "%s: the file changed between reading its header "
                           "and its data", path);
     }
-    if (!st)
+    if (!st && h.fortran)
+        st = read_fortran(f, path, &h, out);
+    else if (!st)
         st = fm_file_read_tensor(f, path, h.data_offset, h.int32, out);
     fclose(f);
     return st;

@@ -2,8 +2,10 @@
  * written, 2.0 when the header needs it).
  *
  * Supported dtypes: '<f4' (float32), '<f8' (float64), '<i8' (int64) and '<i4'
- * (int32, read into int64; written from int64 on request). Only C order
- * (fortran_order False). Reading is two steps so that the caller allocates
+ * (int32, read into int64; written from int64 on request). Files are
+ * written in C order; column-major files (fortran_order True, which numpy
+ * writes for F-contiguous arrays such as a transpose) are read into C order.
+ * Reading is two steps so that the caller allocates
  * the tensor where it likes (the Lua bindings: inside a userdata):
  *
  *     fm_npy_header h;
@@ -21,6 +23,7 @@
 typedef struct {
     fm_dtype dtype;        /* of the tensor to allocate ('<i4' -> FM_INT64) */
     bool int32;            /* the file stores int32 */
+    bool fortran;          /* data in column-major order (read transposed) */
     int ndim;
     int64_t shape[FM_MAX_DIMS];
     uint64_t data_offset;  /* bytes before the data */

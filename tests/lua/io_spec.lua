@@ -120,31 +120,37 @@ np.save(os.path.join(D, 'n_scalar.npy'), np.float32(2.5))
 for v in (2, 3):  # format versions 2.0 and 3.0 (4-byte header length)
     with open(os.path.join(D, 'n_v%d.npy' % v), 'wb') as f:
         np.lib.format.write_array(f, np.arange(6, dtype='<i8').reshape(3, 2) - 3, version=(v, 0))
-# a transposed array would be saved with fortran_order True (refused below)
 np.save(os.path.join(D, 'n_view.npy'), np.ascontiguousarray(np.arange(12.0).reshape(3, 4).T))
+# fortran_order True: numpy's choice for F-contiguous arrays (a transpose)
+np.save(os.path.join(D, 'n_fortran.npy'), rng.standard_normal((3, 4)).astype('<f4').T)
+np.save(os.path.join(D, 'n_fortran3.npy'), np.asfortranarray(np.arange(24, dtype='<i4').reshape(2, 3, 4)))
+for n in ('fortran', 'fortran3'):
+    with open(os.path.join(D, 'n_' + n + '.npy'), 'rb') as f:
+        assert b"'fortran_order': True" in f.read(128), n
 ]==]
-    for _, n in ipairs{"f32", "f64", "i64", "scalar", "view", "v2", "v3"} do
+    for _, n in ipairs{"f32", "f64", "i64", "scalar", "view", "v2", "v3", "fortran", "fortran3"} do
       fm.save_npy(tmp("r_" .. n .. ".npy"), fm.load_npy(tmp("n_" .. n .. ".npy")))
     end
     fm.save_npy(tmp("r_i32.npy"), fm.load_npy(tmp("n_i32.npy")), "int32")
     fm.save_npy(tmp("r_i32as64.npy"), fm.load_npy(tmp("n_i32.npy")))
     py [==[
-for n in ['f32', 'f64', 'i64', 'i32', 'scalar', 'view', 'v2', 'v3']:
+for n in ['f32', 'f64', 'i64', 'i32', 'scalar', 'view', 'v2', 'v3', 'fortran']:
     a, b = np.load(os.path.join(D, 'n_' + n + '.npy')), np.load(os.path.join(D, 'r_' + n + '.npy'))
     assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), n
 c = np.load(os.path.join(D, 'r_i32as64.npy'))
 assert c.dtype.str == '<i8' and np.array_equal(c, np.load(os.path.join(D, 'n_i32.npy')))
+f3 = np.load(os.path.join(D, 'r_fortran3.npy'))
+assert f3.dtype.str == '<i8' and np.array_equal(f3, np.arange(24).reshape(2, 3, 4))
 ]==]
   end)
 
   it("rejects what it cannot read with an error naming the file", function()
     py [==[
-np.save(os.path.join(D, 'fortran.npy'), np.asfortranarray(np.ones((3, 4), dtype='<f4')))
 np.save(os.path.join(D, 'bigendian.npy'), np.ones(3, dtype='>f4'))
 np.save(os.path.join(D, 'bool.npy'), np.ones(3, dtype=bool))
 np.save(os.path.join(D, 'f16.npy'), np.ones(3, dtype='<f2'))
 ]==]
-    for _, n in ipairs{"fortran", "bigendian", "bool", "f16", "missing"} do
+    for _, n in ipairs{"bigendian", "bool", "f16", "missing"} do
       fails_naming(tmp(n .. ".npy"), fm.load_npy, tmp(n .. ".npy"))
     end
   end)
