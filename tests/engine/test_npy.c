@@ -116,6 +116,30 @@ static void write_npy(const char *dict, size_t datalen)
     write_bytes(bad, buf, 10 + n + datalen);
 }
 
+/* fortran_order True: the data is column-major; element (i, j) of a
+ * (2, 3) array is at position i + 2 j. */
+static void test_fortran_order(void)
+{
+    const char *dict = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n";
+    unsigned char buf[256] = "\x93NUMPY\x01\x00";
+    size_t n = strlen(dict);
+    buf[8] = (unsigned char)n;
+    memcpy(buf + 10, dict, n);
+    float colmajor[6] = {0, 10, 1, 11, 2, 12}; /* (i, j) -> 10 i + j */
+    memcpy(buf + 10 + n, colmajor, sizeof colmajor);
+    snprintf(bad, sizeof bad, "%s/fortran.npy", dir);
+    write_bytes(bad, buf, 10 + n + sizeof colmajor);
+    fm_tensor r;
+    CHECK(load(bad, &r) == FM_OK && r.ndim == 2 && r.shape[0] == 2 &&
+          r.shape[1] == 3, "fortran-order file: %s", fm_last_error());
+    const float *v = r.data;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            CHECK(v[3 * i + j] == (float)(10 * i + j), "fortran (%d, %d) = %g", i,
+                  j, v[3 * i + j]);
+    fm_tensor_free(&r);
+}
+
 static void test_malformed(void)
 {
     snprintf(bad, sizeof bad, "%s/missing.npy", dir);
@@ -131,7 +155,7 @@ static void test_malformed(void)
     CHECK(load(bad, &r) == FM_OK && r.ndim == 1 && r.shape[0] == 6, "any key order");
     fm_tensor_free(&r);
     const char *dicts[] = {
-        "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n",
+        "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 4), }\n",
         "{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }\n",
         "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }\n",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }\n",
@@ -211,6 +235,7 @@ int main(void)
     test_roundtrip(FM_FLOAT64, 0, NULL);
     test_roundtrip(FM_FLOAT32, 1, s1);
     test_views_and_int32();
+    test_fortran_order();
     test_malformed();
     test_truncate_and_flip();
     char cmd[300];
