@@ -470,6 +470,27 @@ typedef struct {
     int64_t ldout;
 } train_fwd_ctx;
 
+/* Rows per chunk of a training part: forward and backward run chunk by
+ * chunk, so that a chunk's activations stay in the core's L2 from one layer
+ * to the next (512 x 256 floats are 0.5 MiB) instead of streaming from L3
+ * between the GEMM and the activation pass; the weight gradients accumulate
+ * over chunks. A function of the shapes only (results do not depend on
+ * threads). W256/B4096: 48-52 -> see bench/train_step.sh. */
+#define TRAIN_CHUNK_ROWS 512
+
+/* The kept regions of r from row row0 on (x, h_l, d_l; scratch unchanged). */
+static regions shift_rows(const fm_mlp *m, const regions *r, int64_t row0)
+{
+    size_t es = fm_dtype_size(m->dtype);
+    regions s = *r;
+    s.x = (char *)r->x + (size_t)(row0 * m->sizes[0]) * es;
+    for (int l = 1; l < m->nlayers; l++) {
+        s.h[l] = (char *)r->h[l] + (size_t)(row0 * m->sizes[l]) * es;
+        s.d[l] = (char *)r->d[l] + (size_t)(row0 * m->sizes[l]) * es;
+    }
+    return s;
+}
+
 static void train_fwd_part(void *ctx, int p)
 {
     train_fwd_ctx *c = ctx;
@@ -478,8 +499,12 @@ static void train_fwd_part(void *ctx, int p)
     int64_t lo, hi, in = m->sizes[0];
     part_range(c->B, c->parts, p, &lo, &hi);
     copy_rows(es, hi - lo, in, c->x + lo * c->ldx * es, c->ldx, c->r[p].x, in);
-    forward_rows(m, c->P, hi - lo, c->r[p].x, in, in, c->P[1].data,
-                 c->out + lo * c->ldout * es, c->ldout, &c->r[p], true);
+    for (int64_t c0 = 0; c0 < hi - lo; c0 += TRAIN_CHUNK_ROWS) {
+        int64_t rows = hi - lo - c0 < TRAIN_CHUNK_ROWS ? hi - lo - c0 : TRAIN_CHUNK_ROWS;
+        regions rc = shift_rows(m, &c->r[p], c0);
+        forward_rows(m, c->P, rows, rc.x, in, in, c->P[1].data,
+                     c->out + (lo + c0) * c->ldout * es, c->ldout, &rc, true);
+    }
 }
 
 fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
@@ -600,9 +625,14 @@ static void train_bwd_part(void *ctx, int p)
     }
     int64_t lo, hi;
     part_range(c->B, c->parts, p, &lo, &hi);
-    backward_rows(m, c->P, &c->r[p], hi - lo, c->gout + lo * c->ldg * es,
-                  c->ldg, g, p == 0 ? c->acc : false,
-                  c->gx ? c->gx + lo * c->ldgx * es : NULL, c->ldgx);
+    for (int64_t c0 = 0; c0 < hi - lo; c0 += TRAIN_CHUNK_ROWS) {
+        int64_t rows = hi - lo - c0 < TRAIN_CHUNK_ROWS ? hi - lo - c0 : TRAIN_CHUNK_ROWS;
+        regions rc = shift_rows(m, &c->r[p], c0);
+        int64_t r0 = lo + c0;
+        backward_rows(m, c->P, &rc, rows, c->gout + r0 * c->ldg * es, c->ldg, g,
+                      c0 > 0 || (p == 0 && c->acc),
+                      c->gx ? c->gx + r0 * c->ldgx * es : NULL, c->ldgx);
+    }
 }
 
 /* G[i] += scratch (part 1's gradients). Each tensor is split between the
