@@ -1,6 +1,6 @@
 /* system.c — small process-level helpers: a monotonic wall clock for timing
  * (Lua's os.clock is CPU time summed over threads), the resident set size,
- * and the number of online processors. */
+ * the number of online processors, and the engine's thread budget. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lfm.h"
+#include "pool.h"
 
 /* fm.clock() -> seconds (monotonic, sub-microsecond resolution) */
 static int l_clock(lua_State *L)
@@ -43,8 +44,17 @@ static int l_nproc(lua_State *L)
     return 1;
 }
 
+/* fm.threads() -> the threads the fused MLP and optimisers use (pool.h:
+ * OPENBLAS_NUM_THREADS, at most the CPUs this process may run on) */
+static int l_threads(lua_State *L)
+{
+    lua_pushinteger(L, fm_pool_threads());
+    return 1;
+}
+
 static const luaL_Reg system_functions[] = {
-    {"clock", l_clock}, {"memory", l_memory}, {"nproc", l_nproc}, {NULL, NULL}};
+    {"clock", l_clock}, {"memory", l_memory}, {"nproc", l_nproc},
+    {"threads", l_threads}, {NULL, NULL}};
 
 void fmL_open_system(lua_State *L)
 {

@@ -243,12 +243,13 @@ static int blas_threads(void)
 }
 
 /* fn(ctx, p) for p < parts (<= FM_MLP_MAX_THREADS): concurrently on the
- * engine's worker pool (pool.h) when OpenBLAS may use >= 2 threads, with
- * OpenBLAS set to one thread meanwhile and restored after; else in order. */
+ * engine's worker pool (pool.h) when fm_pool_threads() >= 2 (OpenBLAS's
+ * threads, at most the usable CPUs), with OpenBLAS set to one thread
+ * meanwhile and restored after; else in order. */
 static void run_parts(int parts, void (*fn)(void *, int), void *ctx)
 {
     int nt = blas_threads();
-    if (parts < 2 || nt < 2) {
+    if (parts < 2 || fm_pool_threads() < 2) {
         for (int p = 0; p < parts; p++)
             fn(ctx, p);
         return;
@@ -261,7 +262,7 @@ static void run_parts(int parts, void (*fn)(void *, int), void *ctx)
 /* Threads for `blocks` independent row blocks. */
 static int block_threads(int64_t blocks)
 {
-    int64_t n = blas_threads();
+    int64_t n = fm_pool_threads();
     n = n < blocks ? n : blocks;
     n = n < FM_MLP_MAX_THREADS ? n : FM_MLP_MAX_THREADS;
     return n < 1 ? 1 : (int)n;

@@ -67,9 +67,10 @@ void fm_mlp_work_init(fm_mlp_work *work);
 void fm_mlp_work_free(fm_mlp_work *work);
 
 /* Threads. Work is split into parts that run concurrently on the engine's
- * persistent worker pool (pool.h), each calling OpenBLAS with one thread, when OpenBLAS is allowed >= 2 threads (openblas_get_num_threads,
- * OPENBLAS_NUM_THREADS); otherwise the parts run one after the other on the
- * caller's thread. The parts and their order of summation depend only on the
+ * persistent worker pool (pool.h), each calling OpenBLAS with one thread,
+ * when the pool's budget fm_pool_threads() is >= 2 (OpenBLAS's threads,
+ * OPENBLAS_NUM_THREADS, at most the usable CPUs); otherwise the parts run
+ * one after the other on the caller's thread. The parts and their order of summation depend only on the
  * shapes, never on the thread count or on timing, so results are identical
  * with 1 or 2 threads.
  *  - fm_mlp_euler, fm_mlp_field_eval and inference forward: row blocks are

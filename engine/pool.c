@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     atomic_uint go;         /* bumped by the caller: run part `id` */
@@ -175,9 +176,27 @@ void fm_pool_range(long long n, int parts, int p, long long *lo,
     *hi = n * (p + 1) / parts;
 }
 
+/* CPUs this process may run on (its affinity mask), read once. */
+static int usable_cpus(void)
+{
+    static atomic_int cached;
+    int n = atomic_load(&cached);
+    if (n > 0)
+        return n;
+    cpu_set_t set;
+    n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (n < 1) {
+        long k = sysconf(_SC_NPROCESSORS_ONLN);
+        n = k > 0 ? (int)k : 1;
+    }
+    atomic_store(&cached, n);
+    return n;
+}
+
 int fm_pool_threads(void)
 {
-    int n = openblas_get_num_threads();
+    int n = openblas_get_num_threads(), cpus = usable_cpus();
+    n = n < cpus ? n : cpus;
     return n < 1 ? 1 : n > FM_POOL_MAX_PARTS ? FM_POOL_MAX_PARTS : n;
 }
 

@@ -32,8 +32,9 @@ typedef void (*fm_pool_fn)(void *ctx, int part);
 void fm_pool_run(int parts, fm_pool_fn fn, void *ctx);
 
 /* The engine's thread budget: OpenBLAS's (openblas_get_num_threads, set by
- * OPENBLAS_NUM_THREADS or openblas_set_num_threads), clamped to
- * 1 .. FM_POOL_MAX_PARTS. Inside a part it is 1 (the fused MLP sets OpenBLAS
+ * OPENBLAS_NUM_THREADS or openblas_set_num_threads), but no more than the
+ * CPUs the process may use (polling workers sharing a CPU would stall each
+ * other), clamped to 1 .. FM_POOL_MAX_PARTS. Inside a part it is 1 (the fused MLP sets OpenBLAS
  * to one thread while its parts run). */
 int fm_pool_threads(void);
 
