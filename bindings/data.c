@@ -9,6 +9,7 @@
  *   fm.data.moons{noise = 0.2, scale = 3, shift = -1}, circles, checkerboard,
  *     spirals, swissroll, pinwheel: :sample(n) -> x, labels
  *   local f = path:marginal(g): f(x, t) / f:velocity(x, t), f:score(x, t),
+ *     (t a number or one time per row of x),
  *     f:log_prob(x, t) (t a number).
  */
 #include <math.h>
@@ -17,6 +18,7 @@
 #include "datasets.h"
 #include "gmm.h"
 #include "lpath.h"
+#include "view.h"
 
 #define FML_GMM "fm.GMM"
 #define FML_DATASET "fm.Dataset"
@@ -220,20 +222,44 @@ static int l_marginal(lua_State *L)
 
 enum { M_LOGP, M_SCORE, M_VEL };
 
+/* Row i of x (and of out) as a one-row view. */
+static void row_view(const fm_tensor *t, int64_t i, fm_tensor *row)
+{
+    fm_view_narrow(t, 0, i, 1, row);
+}
+
+/* f(x, t): t a number, or a tensor of one time per row ((N,) or (N, 1)),
+ * evaluated row by row (each row's time factorises the mixture anew). */
 static int marginal_eval(lua_State *L, int what, const char *name)
 {
     luaL_checkudata(L, 1, FML_MARGINAL);
     fm_tensor *x = fmL_totensor(L, 2, fmL_default_dtype(L));
-    double t = luaL_checknumber(L, 3);
+    fm_tensor *ts = lua_isnumber(L, 3) ? NULL : fmL_testtensor(L, 3);
+    double t = ts ? 0 : luaL_checknumber(L, 3);
+    if (ts && (x->ndim != 2 || fm_tensor_numel(ts) != x->shape[0] ||
+               ts->ndim > 2 || (ts->ndim == 2 && ts->shape[1] != 1)))
+        return luaL_argerror(L, 3, lua_pushfstring(L, "%s: t must be a number or "
+            "one time per row of x, (%d) or (%d, 1), got shape %s", name,
+            (int)(x->ndim == 2 ? x->shape[0] : -1), (int)(x->ndim == 2 ? x->shape[0] : -1),
+            fmL_pushshape(L, ts)));
     lua_getiuservalue(L, 1, 1);
     fmL_path *lp = fmL_checkpath(L, -1);
     lua_getiuservalue(L, 1, 2);
     fm_gmm *g = check_gmm(L, -1);
     fm_tensor *out = what == M_LOGP ? fmL_newtensor(L, name, x->dtype, 1, x->shape)
                                     : fmL_newlike(L, name, x);
-    fmL_check(L, fm_gmm_marginal(g, &lp->p, t, x, what == M_LOGP ? out : NULL,
-                                 what == M_SCORE ? out : NULL,
-                                 what == M_VEL ? out : NULL), name);
+    int64_t rows = ts ? x->shape[0] : 1;
+    for (int64_t i = 0; i < rows; i++) {
+        fm_tensor xr = *x, orow = *out;
+        if (ts) {
+            row_view(x, i, &xr);
+            row_view(out, i, &orow);
+            t = fm_tensor_get(ts, i);
+        }
+        fmL_check(L, fm_gmm_marginal(g, &lp->p, t, &xr, what == M_LOGP ? &orow : NULL,
+                                     what == M_SCORE ? &orow : NULL,
+                                     what == M_VEL ? &orow : NULL), name);
+    }
     return 1;
 }
 

@@ -73,6 +73,27 @@ describe("path:marginal(gmm)", function()
       end
     end
   end)
+
+  it("takes one time per row, each row as with that time alone", function()
+    local m = fm.path.gaussian("cosine"):marginal(fm.data.gmm(G))
+    local x = fm.randn(5, 2, "float64")
+    local times = {0, 0.2, 0.5, 0.9, 1}
+    local t = fm.tensor(times, "float64")
+    for _, what in ipairs{"velocity", "score", "log_prob"} do
+      for _, tt in ipairs{t, t:reshape(5, 1)} do
+        local all = m[what](m, x, tt)
+        for i = 1, 5 do
+          local one = m[what](m, x:narrow(1, i, 1), times[i])
+          assert.tensor_near(one, all:narrow(1, i, 1), 0)   -- the same call per row
+        end
+      end
+    end
+    local ok, err = pcall(m, x, fm.zeros(4))
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("t must be a number or one time per row of x, (5) or " ..
+                                     "(5, 1), got shape (4,)", 1, true), err)
+    assert.has_error(function() m:score(x, fm.zeros(5, 2)) end)
+  end)
 end)
 
 describe("schedule methods", function()
