@@ -222,12 +222,6 @@ static int l_marginal(lua_State *L)
 
 enum { M_LOGP, M_SCORE, M_VEL };
 
-/* Row i of x (and of out) as a one-row view. */
-static void row_view(const fm_tensor *t, int64_t i, fm_tensor *row)
-{
-    fm_view_narrow(t, 0, i, 1, row);
-}
-
 /* f(x, t): t a number, or a tensor of one time per row ((N,) or (N, 1)),
  * evaluated row by row (each row's time factorises the mixture anew). */
 static int marginal_eval(lua_State *L, int what, const char *name)
@@ -252,8 +246,8 @@ static int marginal_eval(lua_State *L, int what, const char *name)
     for (int64_t i = 0; i < rows; i++) {
         fm_tensor xr = *x, orow = *out;
         if (ts) {
-            row_view(x, i, &xr);
-            row_view(out, i, &orow);
+            fm_view_narrow(x, 0, i, 1, &xr);
+            fm_view_narrow(out, 0, i, 1, &orow);
             t = fm_tensor_get(ts, i);
         }
         fmL_check(L, fm_gmm_marginal(g, &lp->p, t, &xr, what == M_LOGP ? &orow : NULL,

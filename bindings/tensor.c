@@ -672,9 +672,7 @@ void fmL_open_tensor(lua_State *L)
     luaL_setfuncs(L, tensor_methods, 0);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "methods"); /* for completion and introspection */
-    lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &fmL_tensor_methods_key);
-    lua_setfield(L, LUA_REGISTRYINDEX, FML_TENSOR_METHODS);
     lua_pushliteral(L, "fm.Tensor");
     lua_setfield(L, -2, "__name");
     lua_pop(L, 1);
@@ -683,7 +681,7 @@ void fmL_open_tensor(lua_State *L)
 
 void fmL_add_methods(lua_State *L, const luaL_Reg *methods)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, FML_TENSOR_METHODS);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &fmL_tensor_methods_key);
     luaL_setfuncs(L, methods, 0);
     lua_pop(L, 1);
 }

@@ -4,9 +4,6 @@
 
 #include "lfm.h"
 
-/* Registry key of the fm.Tensor method table (also metatable.methods). */
-#define FML_TENSOR_METHODS "fm.Tensor.methods"
-
 /* Sizes as varargs or one table from index first; returns the next index. */
 int fmL_checksizes(lua_State *L, int first, int *ndim, int64_t *shape);
 /* t.<name> for a string key at 2 (methods, grad, requires_grad, ...). */

@@ -3,10 +3,11 @@
  * with the bias gradient, column sums, layers with K <= 4 as hand loops, and
  * dispatch on the dtype (float32 / float64) to cblas.
  *
- * float32 uses a polynomial exp (Cephes expf, ~1 ulp on the clamped range)
- * so that the activation loops vectorise; float64 uses libm (gradchecks).
+ * float32 uses the vectorisable exp, sigmoid and tanh of ops_vmath.h (the
+ * generic ops' own), float64 uses libm (gradchecks).
  */
 #include "mlp_internal.h"
+#include "ops_vmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -37,26 +38,7 @@ const char *fm_act_name(fm_act act)
 #define VEC_CLONES \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
-/* exp(x) for x in [-87, 87]: x = n ln2 + r, |r| <= ln2/2, exp(r) by the
- * Cephes degree-6 polynomial, 2^n built in the exponent bits. Rounding by
- * the 1.5 * 2^23 trick keeps the loop branch-free and vectorisable. */
-static inline float exp_f32(float x)
-{
-    x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } s = { .i = ((int32_t)n + 127) << 23 };
-    return p * s.f;
-}
-
-static inline float sigm_f32(float z) { return 1.0f / (1.0f + exp_f32(-z)); }
+static inline float sigm_f32(float z) { return fmv_sigmoid(z); }
 static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
 
 #define GELU_C 0.7978845608028654   /* sqrt(2 / pi) */
@@ -120,10 +102,7 @@ static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
         }                                                                      \
     }
 
-/* tanh(v) = 2 s(2v) - 1: absolute error ~1e-7 in float32. */
-static inline float tanh_f32(float v) { return 2.0f * sigm_f32(2.0f * v) - 1.0f; }
-
-VEC_CLONES DEFINE_ACT_ROW(float, f32, sigm_f32, tanh_f32)
+VEC_CLONES DEFINE_ACT_ROW(float, f32, sigm_f32, fmv_tanh)
 DEFINE_ACT_ROW(double, f64, sigm_f64, tanh)
 
 /* dz[i][j] = dh[i][j] * d[i][j] in place, db[j] (+)= sum_i dz[i][j]. */

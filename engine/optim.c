@@ -44,13 +44,6 @@ DEFINE_SGD(double, f64)
 /* Large updates are split between the pool's threads by fm_pool_split's
  * rule (pool.h), the rule the fused MLP uses for its gradient sum, so each
  * thread updates the elements it has just summed (in its own cache). */
-static int split_parts(int64_t n) { return fm_pool_split_parts(n); }
-
-static void part_of(int64_t n, int parts, int p, int64_t *lo, int64_t *hi)
-{
-    fm_pool_split(n, parts, p, lo, hi);
-}
-
 typedef struct {
     fm_tensor *param;
     const fm_tensor *grad;
@@ -66,7 +59,7 @@ static void sgd_part(void *ctx, int p)
     sgd_job *j = ctx;
     const fm_sgd_opts *o = j->o;
     int64_t lo, hi;
-    part_of(j->n, j->parts, p, &lo, &hi);
+    fm_pool_split(j->n, j->parts, p, &lo, &hi);
     if (j->param->dtype == FM_FLOAT32)
         sgd_f32(hi - lo, (float *)j->param->data + lo,
                 (const float *)j->grad->data + lo,
@@ -94,7 +87,7 @@ fm_status fm_optim_sgd(fm_tensor *param, const fm_tensor *grad,
         return st;
     int64_t n = fm_tensor_numel(param);
     sgd_job j = {param, grad, o->momentum != 0 ? buf : NULL, o, first, n,
-                 split_parts(n)};
+                 fm_pool_split_parts(n)};
     fm_pool_run(j.parts, sgd_part, &j);
     return FM_OK;
 }
@@ -132,7 +125,7 @@ static void adam_part(void *ctx, int p)
 {
     adam_job *j = ctx;
     int64_t lo, hi;
-    part_of(j->n, j->parts, p, &lo, &hi);
+    fm_pool_split(j->n, j->parts, p, &lo, &hi);
     if (j->param->dtype == FM_FLOAT32)
         adam_f32(hi - lo, (float *)j->param->data + lo,
                  (const float *)j->grad->data + lo, (float *)j->m->data + lo,
@@ -160,7 +153,7 @@ fm_status fm_optim_adam(fm_tensor *param, const fm_tensor *grad, fm_tensor *m,
                         (long long)step);
     int64_t n = fm_tensor_numel(param);
     adam_job j = {.param = param, .grad = grad, .m = m, .v = v, .n = n,
-                  .parts = split_parts(n)};
+                  .parts = fm_pool_split_parts(n)};
     double bc1 = 1 - pow(o->beta1, (double)step);
     double bc2 = 1 - pow(o->beta2, (double)step);
     j.b1 = o->beta1;
