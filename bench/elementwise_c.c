@@ -4,7 +4,7 @@
  *   /usr/bin/python3 bench/elementwise_numpy.py
  * Build: cc -O3 -Iengine bench/elementwise_c.c build/libfm_engine.a \
  *        $(pkg-config --libs openblas) -lm -o /tmp/bench_ew */
-#include "ops.h"
+#include "ops/ops.h"
 
 #include <malloc.h>
 #include <stdio.h>

@@ -8,9 +8,9 @@
  *
  * Usage: mlp_c [threads (0 = OpenBLAS default)] [seconds per repeat]
  */
-#include "mlp.h"
-#include "optim.h"
-#include "rng.h"
+#include "nn/mlp.h"
+#include "nn/optim.h"
+#include "core/rng.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -14,7 +14,7 @@
 #include <lualib.h>
 
 #include "cli.h"
-#include "fm.h"
+#include "core/fm.h"
 
 int luaopen_fm(lua_State *L);
 

@@ -18,7 +18,7 @@
 #include <lauxlib.h>
 
 #include "cli.h"
-#include "fm.h"
+#include "core/fm.h"
 
 #define EOFMARK "<eof>"
 #define HISTORY_MAX 1000

@@ -10,7 +10,7 @@
 #include <lualib.h>
 
 #include "cli.h"
-#include "fm.h"
+#include "core/fm.h"
 
 const char *cli_progname = "fmlua";
 

@@ -2,8 +2,8 @@
  * (n <= m <= 7), on random real costs, integer costs with many ties, zero
  * and negative costs, rectangular shapes; plus error cases and
  * fm_assign_points on permuted, translated copies. */
-#include "assign.h"
-#include "rng.h"
+#include "eval/assign.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdio.h>

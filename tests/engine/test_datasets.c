@@ -1,5 +1,5 @@
 /* test_datasets.c — moments of the 2-D toy sets against exact values. */
-#include "datasets.h"
+#include "paths/datasets.h"
 
 #include <math.h>
 #include <stdio.h>

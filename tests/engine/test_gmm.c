@@ -1,5 +1,5 @@
 /* test_gmm.c — Gaussian mixtures and exact path marginals (MATH.md §3). */
-#include "gmm.h"
+#include "paths/gmm.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* test_metrics.c — sample-set distances (MATH.md §8) against closed forms:
  * W2 of translates, zero self-distances, one-point sets, sliced W2 in 1-D
  * equal to exact W2, W2 of Gaussian samples near |mu|, strided inputs. */
-#include "metrics.h"
-#include "assign.h"
+#include "eval/metrics.h"
+#include "eval/assign.h"
 
 #include <math.h>
 #include <stdio.h>

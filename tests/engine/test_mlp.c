@@ -1,7 +1,7 @@
 /* test_mlp.c — fused MLP against a naive double reference, central finite
  * differences in float64, and step-by-step Euler. */
-#include "mlp.h"
-#include "rng.h"
+#include "nn/mlp.h"
+#include "core/rng.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fm.h"
-#include "npy.h"
+#include "core/fm.h"
+#include "io/npy.h"
 
 static int failures;
 #define CHECK(cond, ...) do { if (!(cond)) { failures++; \

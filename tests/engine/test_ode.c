@@ -1,7 +1,7 @@
 /* test_ode.c — ODE/SDE/Langevin integrators (MATH.md §1, §5) on problems
  * with closed-form answers. */
-#include "integrate.h"
-#include "ops.h"
+#include "integrate/integrate.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>

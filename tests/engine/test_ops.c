@@ -1,8 +1,8 @@
 /* test_ops.c — every op of engine/ops.h against naive double-precision
  * reference loops, on random shapes and on contiguous, strided, transposed
  * and zero-stride (broadcast) views; error paths return the right status. */
-#include "ops.h"
-#include "view.h"
+#include "ops/ops.h"
+#include "core/view.h"
 
 #include <float.h>
 #include <math.h>

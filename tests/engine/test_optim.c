@@ -1,6 +1,6 @@
 /* test_optim.c — optimiser updates against scalar arithmetic in double
  * written out from PyTorch's documented algorithms, and closed forms. */
-#include "optim.h"
+#include "nn/optim.h"
 
 #include <cblas.h>
 #include <math.h>

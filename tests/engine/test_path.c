@@ -1,6 +1,6 @@
 /* test_path.c — Gaussian conditional paths (MATH.md §2). */
-#include "path.h"
-#include "rng.h"
+#include "paths/path.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdio.h>

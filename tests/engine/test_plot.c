@@ -12,7 +12,7 @@
 
 #include <gif_lib.h>
 
-#include "plot.h"
+#include "plot/plot.h"
 
 static int failures = 0;
 static char dir[512];

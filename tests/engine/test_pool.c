@@ -2,7 +2,7 @@
  * exactly once per call, on the fast path (worker still polling), after the
  * worker went to sleep, nested, and in a forked child; ranges tile [0, n). */
 #define _POSIX_C_SOURCE 200809L
-#include "pool.h"
+#include "core/pool.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fm.h"
-#include "rng.h"
+#include "core/fm.h"
+#include "core/rng.h"
 
 static int failures;
 #define CHECK(cond, ...) do { if (!(cond)) { failures++; \

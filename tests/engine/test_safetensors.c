@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fm.h"
-#include "safetensors.h"
+#include "core/fm.h"
+#include "io/safetensors.h"
 
 static int failures;
 #define CHECK(cond, ...) do { if (!(cond)) { failures++; \

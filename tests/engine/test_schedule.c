@@ -1,5 +1,5 @@
 /* test_schedule.c — named and custom schedules (MATH.md §2). */
-#include "schedule.h"
+#include "paths/schedule.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,0 +1,164 @@
+/* fm.c — luaopen_fm: builds the fm table from every binding file, and makes
+ * the pure-Lua helpers in scripts/ reachable (package.path) and loadable as
+ * fields: fm.nn, fm.optim, ... are required from scripts/fm/<name>.lua on
+ * first use. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/lfm.h"
+#include "core/modules.h"
+
+FML_MODULES(FML_DECLARE_OPEN)
+
+void fmL_setfuncs(lua_State *L, const luaL_Reg *funcs)
+{
+    luaL_setfuncs(L, funcs, 0);
+}
+
+void fmL_submodule(lua_State *L, const char *name, const luaL_Reg *funcs)
+{
+    if (lua_getfield(L, -1, name) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, name);
+    }
+    luaL_setfuncs(L, funcs, 0);
+    lua_pop(L, 1);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* <prefix>/share/fmlua/scripts for the prefix this binary was installed in
+ * (found by walking up from its directory: bin/fmlua and lib/lua/5.4/fm.so),
+ * so that `cmake --install --prefix P` works wherever P is. NULL if none. */
+static const char *relocated_scripts_dir(const char *binary)
+{
+    static char dir[4096];
+    char up[sizeof dir - 32]; /* room for "/share/fmlua/scripts" */
+    snprintf(up, sizeof up, "%s", binary);
+    for (int level = 0; level < 5; level++) {
+        char *slash = strrchr(up, '/');
+        if (!slash || slash == up)
+            return NULL;
+        *slash = '\0';
+        snprintf(dir, sizeof dir, "%s/share/fmlua/scripts", up);
+        if (is_dir(dir))
+            return dir;
+    }
+    return NULL;
+}
+
+/* The scripts directory: the source tree's when this binary lives in the build
+ * tree, the installed one otherwise (falling back to whichever exists). */
+static const char *scripts_dir(void)
+{
+    Dl_info info;
+    int in_build = 0;
+    const char *relocated = NULL;
+    if (dladdr((void *)scripts_dir, &info) && info.dli_fname) {
+        in_build = strncmp(info.dli_fname, FM_BINARY_DIR,
+                           strlen(FM_BINARY_DIR)) == 0;
+        relocated = relocated_scripts_dir(info.dli_fname);
+    }
+    if (in_build && is_dir(FM_SCRIPTS_BUILD_DIR))
+        return FM_SCRIPTS_BUILD_DIR;
+    if (relocated)
+        return relocated;
+    if (is_dir(FM_SCRIPTS_INSTALL_DIR))
+        return FM_SCRIPTS_INSTALL_DIR;
+    return FM_SCRIPTS_BUILD_DIR;
+}
+
+/* package.path = <scripts>/?.lua;<scripts>/?/init.lua;<old path> (once). */
+static void add_scripts_path(lua_State *L)
+{
+    const char *dir = scripts_dir();
+    lua_getglobal(L, "package");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, -1, "path");
+    const char *old = lua_tostring(L, -1);
+    lua_pushfstring(L, "%s/?.lua;", dir);
+    if (!old || !strstr(old, lua_tostring(L, -1))) {
+        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, old ? old : "");
+        lua_setfield(L, -4, "path");
+    }
+    lua_pop(L, 3);
+    lua_pushstring(L, dir);
+    lua_setfield(L, LUA_REGISTRYINDEX, "fm.scripts_dir");
+}
+
+/* __index of fm: fm.<name> -> require("fm.<name>"), cached in fm. */
+static int fm_lazy_index(lua_State *L)
+{
+    const char *key = lua_tostring(L, 2);
+    if (!key)
+        return 0;
+    lua_getglobal(L, "require");
+    lua_pushfstring(L, "fm.%s", key);
+    /* only names that exist as scripts/fm/<key>.lua: anything else is nil */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchpath");
+    lua_pushvalue(L, -3);
+    lua_getfield(L, -3, "path");
+    lua_call(L, 2, 1);
+    int found = !lua_isnil(L, -1);
+    lua_pop(L, 2);
+    if (!found) {
+        lua_pop(L, 2);
+        return 0;
+    }
+    lua_call(L, 1, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+#define FML_CALL_OPEN(name) fmL_open_##name(L);
+
+/* Tensor temporaries of a few MB are made and freed at a high rate. glibc
+ * serves such sizes with mmap and gives them back at once, so every new
+ * temporary page-faults on first touch (about 3x the cost of the arithmetic
+ * for a 1M-element elementwise op). Keep blocks up to 32 MiB on the heap and
+ * trim it only past 64 MiB of free space at the top: freed tensor memory is
+ * reused, and resident memory stays bounded (tests/cli/memory.sh). */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+int luaopen_fm(lua_State *L)
+{
+    tune_malloc();
+    add_scripts_path(L);
+    lua_newtable(L);
+    lua_pushliteral(L, FM_VERSION);
+    lua_setfield(L, -2, "version");
+    FML_MODULES(FML_CALL_OPEN)
+    lua_newtable(L);
+    lua_pushcfunction(L, fm_lazy_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    /* so that scripts/fm modules can require "fm" while it is being opened */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "fm");
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "fm.prelude");
+    lua_call(L, 1, 0);
+    return 1;
+}

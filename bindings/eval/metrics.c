@@ -1,0 +1,218 @@
+/* metrics.c — fm.metrics (sample-set distances) and fm.ot (exact
+ * assignment) over engine/metrics.h and engine/assign.h (MATH.md §8).
+ *
+ *   fm.metrics.mmd(a, b [, {bandwidths = {h...} | bandwidth = h}])
+ *       -> mmd2, bandwidths   biased MMD^2, sum of RBF kernels; default
+ *          bandwidths: median heuristic h_med * {0.5, 1, 2}, h_med the median
+ *          pairwise distance of the pooled sample (1 if that is 0)
+ *   fm.metrics.energy(a, b) -> energy distance (V-statistic)
+ *   fm.metrics.sliced_w2(a, b [, {projections = 100, seed = s}]) -> SW2
+ *          directions from fm's global generator, or a private one if seed
+ *   fm.metrics.w2(a, b) -> exact W2 (equal sizes)
+ *   fm.ot.assign(cost) -> perm, total   cost (n, m), n <= m; row i goes to
+ *          column perm[i] (1-based int64 tensor (n,))
+ *   fm.ot.match(a, b) -> perm, cost     a[i] paired with b[perm[i]] under the
+ *          squared Euclidean cost; cost the summed squared distances
+ * Points are (n, d) float tensors, (n,) tensors (read as (n, 1)) or nested
+ * tables of numbers.
+ */
+#include "core/lfm.h"
+#include "eval/assign.h"
+#include "eval/metrics.h"
+#include "core/rng.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The point set at idx as an (n, d) descriptor; a (n,) tensor becomes
+ * (n, 1) with the same storage. */
+static fm_tensor check_points(lua_State *L, int idx)
+{
+    if (!fmL_testtensor(L, idx)) fmL_totensor(L, idx, FM_FLOAT64);
+    fm_tensor t = *fmL_checkfloat(L, idx);
+    if (t.ndim == 1) {
+        t.ndim = 2;
+        t.shape[1] = 1;
+        t.stride[1] = 1;
+    }
+    if (t.ndim != 2)
+        luaL_argerror(L, idx, lua_pushfstring(L, "points (n, d) expected, "
+                      "got %s", fmL_pushshape(L, &t)));
+    return t;
+}
+
+static void check_pair(lua_State *L, const fm_tensor *a, const fm_tensor *b,
+                       const char *fname, int same_n)
+{
+    if (a->shape[1] != b->shape[1] || (same_n && a->shape[0] != b->shape[0]))
+        luaL_error(L, "%s: a %s and b %s must be %s", fname,
+                   fmL_pushshape(L, a), fmL_pushshape(L, b),
+                   same_n ? "of the same shape" : "(n, d) and (m, d)");
+}
+
+/* opts.bandwidths (a list) or opts.bandwidth (a number) of the options
+ * table at index 3 into h; returns their count (0 if neither is given). */
+static int opt_bandwidths(lua_State *L, double *h)
+{
+    int nb = 0, ok;
+    if (lua_getfield(L, 3, "bandwidths") != LUA_TNIL) {
+        luaL_argcheck(L, lua_istable(L, -1), 3, "bandwidths must be a list");
+        nb = (int)luaL_len(L, -1);
+        luaL_argcheck(L, nb >= 1 && nb <= 64, 3,
+                      "bandwidths must hold 1 to 64 numbers");
+        for (int l = 0; l < nb; l++) {
+            lua_rawgeti(L, -1, l + 1);
+            h[l] = lua_tonumberx(L, -1, &ok);
+            luaL_argcheck(L, ok, 3, "bandwidths must be numbers");
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    if (nb == 0 && lua_getfield(L, 3, "bandwidth") != LUA_TNIL) {
+        h[0] = lua_tonumberx(L, -1, &ok);
+        luaL_argcheck(L, ok, 3, "bandwidth must be a number");
+        nb = 1;
+    }
+    if (nb == 0 || lua_gettop(L) > 3) lua_settop(L, 3);
+    return nb;
+}
+
+static int l_mmd(lua_State *L)
+{
+    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    check_pair(L, &a, &b, "fm.metrics.mmd", 0);
+    double h[64];
+    int nb = 0;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        nb = opt_bandwidths(L, h);
+    }
+    if (nb == 0) { /* median heuristic */
+        double med = 0;
+        fmL_check(L, fm_metric_median_dist(&a, &b, &med), "fm.metrics.mmd");
+        if (!(med > 0)) med = 1.0;
+        h[0] = 0.5 * med; h[1] = med; h[2] = 2.0 * med;
+        nb = 3;
+    }
+    double v = 0;
+    fmL_check(L, fm_metric_mmd(&a, &b, h, nb, &v), "fm.metrics.mmd");
+    lua_pushnumber(L, v);
+    lua_createtable(L, nb, 0);
+    for (int l = 0; l < nb; l++) {
+        lua_pushnumber(L, h[l]);
+        lua_rawseti(L, -2, l + 1);
+    }
+    return 2;
+}
+
+static int l_energy(lua_State *L)
+{
+    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    check_pair(L, &a, &b, "fm.metrics.energy", 0);
+    double v = 0;
+    fmL_check(L, fm_metric_energy(&a, &b, &v), "fm.metrics.energy");
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int l_sliced_w2(lua_State *L)
+{
+    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    check_pair(L, &a, &b, "fm.metrics.sliced_w2", 0);
+    lua_Integer nproj = 100;
+    fm_rng local, *rng = fm_rng_global();
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        if (lua_getfield(L, 3, "projections") != LUA_TNIL) {
+            int ok;
+            nproj = lua_tointegerx(L, -1, &ok);
+            luaL_argcheck(L, ok && nproj >= 1 && nproj <= (1 << 24), 3,
+                          "projections must be an integer in 1 .. 2^24");
+        }
+        if (lua_getfield(L, 3, "seed") != LUA_TNIL) {
+            int ok;
+            lua_Integer seed = lua_tointegerx(L, -1, &ok);
+            luaL_argcheck(L, ok, 3, "seed must be an integer");
+            fm_rng_seed(&local, (uint64_t)seed);
+            rng = &local;
+        }
+        lua_pop(L, 2);
+    }
+    double v = 0;
+    fmL_check(L, fm_metric_sliced_w2(&a, &b, (int)nproj, rng, &v),
+              "fm.metrics.sliced_w2");
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int l_w2(lua_State *L)
+{
+    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    check_pair(L, &a, &b, "fm.metrics.w2", 1);
+    double v = 0;
+    fmL_check(L, fm_metric_w2(&a, &b, &v), "fm.metrics.w2");
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static void to_one_based(fm_tensor *perm)
+{
+    int64_t *p = perm->data;
+    for (int64_t i = 0; i < perm->shape[0]; i++) p[i] += 1;
+}
+
+static int l_assign(lua_State *L)
+{
+    if (!fmL_testtensor(L, 1)) fmL_totensor(L, 1, FM_FLOAT64);
+    fm_tensor *c = fmL_checktensor(L, 1);
+    if (c->ndim != 2 || c->shape[0] > c->shape[1])
+        luaL_argerror(L, 1, lua_pushfstring(L, "cost matrix (n, m) with "
+                      "n <= m expected, got %s", fmL_pushshape(L, c)));
+    int64_t n = c->shape[0], m = c->shape[1];
+    const double *cost = c->data;
+    if (!(c->dtype == FM_FLOAT64 && fm_tensor_is_contiguous(c))) {
+        /* a Lua-owned float64 copy, freed by the collector even on error */
+        fm_tensor *cp = fmL_newtensor(L, "fm.ot.assign", FM_FLOAT64, 2, c->shape);
+        double *d = cp->data;
+        for (int64_t k = 0; k < n * m; k++) d[k] = fm_tensor_get(c, k);
+        cost = d;
+    }
+    int64_t sp[1] = { n };
+    fm_tensor *perm = fmL_newtensor(L, "fm.ot.assign", FM_INT64, 1, sp);
+    double total = 0;
+    fmL_check(L, fm_assign_solve(cost, n, m, perm->data, &total), "fm.ot.assign");
+    to_one_based(perm);
+    lua_pushnumber(L, total);
+    return 2;
+}
+
+static int l_match(lua_State *L)
+{
+    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    check_pair(L, &a, &b, "fm.ot.match", 1);
+    int64_t sp[1] = { a.shape[0] };
+    fm_tensor *perm = fmL_newtensor(L, "fm.ot.match", FM_INT64, 1, sp);
+    double cost = 0;
+    fmL_check(L, fm_assign_points(&a, &b, perm->data, &cost), "fm.ot.match");
+    to_one_based(perm);
+    lua_pushnumber(L, cost);
+    return 2;
+}
+
+void fmL_open_metrics(lua_State *L)
+{
+    static const luaL_Reg metrics[] = {
+        { "mmd", l_mmd },
+        { "energy", l_energy },
+        { "sliced_w2", l_sliced_w2 },
+        { "w2", l_w2 },
+        { NULL, NULL },
+    };
+    static const luaL_Reg ot[] = {
+        { "assign", l_assign },
+        { "match", l_match },
+        { NULL, NULL },
+    };
+    fmL_submodule(L, "metrics", metrics);
+    fmL_submodule(L, "ot", ot);
+}

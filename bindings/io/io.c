@@ -1,0 +1,288 @@
+/* io.c — fm.save_npy / fm.load_npy and fm.safetensors over engine/npy and
+ * engine/safetensors. Tensors are read into Lua-owned memory
+ * (fmL_newtensor); C arrays of names/tensors live in userdata, and the
+ * safetensors reader is a userdata with __gc, so a Lua error at any point
+ * leaks nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lfm.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+
+#define FML_ST_READER "fm.SafetensorsReader"
+
+/* fm.save_npy(path, t [, "int32"]) */
+static int l_save_npy(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_tensor *t = fmL_checktensor(L, 2);
+    bool as_int32 = false;
+    if (!lua_isnoneornil(L, 3)) {
+        static const char *const opts[] = {"int32", "int64", "float32", "float64", NULL};
+        int o = luaL_checkoption(L, 3, NULL, opts);
+        static const fm_dtype as[] = {FM_INT64, FM_INT64, FM_FLOAT32, FM_FLOAT64};
+        luaL_argcheck(L, t->dtype == as[o], 3, lua_pushfstring(L,
+                      "a %s tensor cannot be saved as %s", fm_dtype_name(t->dtype), opts[o]));
+        as_int32 = o == 0;
+    }
+    fmL_check(L, fm_npy_write(path, t, as_int32), "save_npy");
+    return 0;
+}
+
+/* fm.load_npy(path) -> tensor */
+static int l_load_npy(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_npy_header h;
+    fmL_check(L, fm_npy_read_header(path, &h), "load_npy");
+    fm_tensor *t = fmL_newtensor(L, "load_npy", h.dtype, h.ndim, h.shape);
+    fmL_check(L, fm_npy_read_data(path, t), "load_npy");
+    return 1;
+}
+
+/* ---- safetensors ---------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Collects the string keys of the table at idx and their values (tensors,
+ * or strings when !tensors) into userdata-held arrays, keys sorted. Pushes
+ * two userdata (keys, values) that own the arrays; the strings stay alive in
+ * the table at idx. Returns the count. */
+static int collect(lua_State *L, int idx, const char *what, const char ***keys,
+                   const void ***vals, bool tensors)
+{
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    *keys = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
+    *vals = lua_newuserdatauv(L, sizeof(void *) * (size_t)(n + 1), 0);
+    int i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "safetensors.save: %s keys must be strings, got %s", what,
+                       luaL_typename(L, -2));
+        (*keys)[i++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(*keys, (size_t)n, sizeof(char *), cmp_str);
+    for (i = 0; i < n; i++) {
+        lua_getfield(L, idx, (*keys)[i]);
+        if (tensors) {
+            fm_tensor *t = fmL_testtensor(L, -1);
+            if (!t)
+                luaL_error(L, "safetensors.save: '%s' is a %s, tensor expected",
+                           (*keys)[i], luaL_typename(L, -1));
+            (*vals)[i] = t;
+        } else {
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "safetensors.save: metadata '%s' is a %s, string expected",
+                           (*keys)[i], luaL_typename(L, -1));
+            (*vals)[i] = lua_tostring(L, -1); /* anchored by the table at idx */
+        }
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* fm.safetensors.save(path, {name = tensor, ...} [, {key = "value"}]) */
+static int l_st_save(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int nmeta = 0;
+    const char **mkeys = NULL, **mvals = NULL;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        /* copy metadata into a fresh table of strings (anchors converted numbers) */
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            if (lua_type(L, -2) != LUA_TSTRING ||
+                (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+                return luaL_error(L, "safetensors.save: metadata must map strings to strings "
+                                  "(got %s -> %s)", luaL_typename(L, -2), luaL_typename(L, -1));
+            lua_pushvalue(L, -2);
+            lua_pushstring(L, lua_tostring(L, -2));
+            lua_rawset(L, -5);
+            lua_pop(L, 1);
+        }
+        lua_replace(L, 3);
+        const void **vals;
+        nmeta = collect(L, 3, "metadata", &mkeys, &vals, false);
+        mvals = (const char **)vals;
+    }
+    const char **names;
+    const void **ts;
+    int n = collect(L, 2, "tensor", &names, &ts, true);
+    fmL_check(L, fm_safetensors_write(path, n, names, (const fm_tensor *const *)ts, NULL,
+                                      nmeta, mkeys, mvals), "safetensors.save");
+    return 0;
+}
+
+static int reader_gc(lua_State *L)
+{
+    fm_safetensors_close(luaL_checkudata(L, 1, FML_ST_READER));
+    return 0;
+}
+
+/* Pushes a reader userdata over path (validated header) or raises. */
+static fm_safetensors *push_reader(lua_State *L, const char *path, const char *fname)
+{
+    fm_safetensors *st = lua_newuserdatauv(L, sizeof *st, 0);
+    memset(st, 0, sizeof *st);
+    luaL_setmetatable(L, FML_ST_READER);
+    fmL_check(L, fm_safetensors_open(path, st), fname);
+    return st;
+}
+
+static void push_metadata(lua_State *L, const fm_safetensors *st)
+{
+    lua_createtable(L, 0, st->nmeta);
+    for (int i = 0; i < st->nmeta; i++) {
+        lua_pushstring(L, st->meta_values[i]);
+        lua_setfield(L, -2, st->meta_keys[i]);
+    }
+}
+
+/* fm.safetensors.load(path) -> {name = tensor}, metadata */
+static int l_st_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_safetensors *st = push_reader(L, path, "safetensors.load");
+    lua_createtable(L, 0, st->n);
+    for (int i = 0; i < st->n; i++) {
+        const fm_safetensors_entry *e = &st->entries[i];
+        fm_tensor *t = fmL_newtensor(L, "safetensors.load", e->dtype, e->ndim, e->shape);
+        fmL_check(L, fm_safetensors_read(st, i, t), "safetensors.load");
+        lua_setfield(L, -2, e->name);
+    }
+    push_metadata(L, st);
+    fm_safetensors_close(st);
+    return 2;
+}
+
+/* fm.safetensors.info(path) -> {name = {dtype =, shape = {...}, stored =}}, metadata */
+static int l_st_info(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_safetensors *st = push_reader(L, path, "safetensors.info");
+    lua_createtable(L, 0, st->n);
+    for (int i = 0; i < st->n; i++) {
+        const fm_safetensors_entry *e = &st->entries[i];
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, fm_dtype_name(e->dtype));
+        lua_setfield(L, -2, "dtype");
+        lua_pushstring(L, e->int32 ? "I32" : e->dtype == FM_FLOAT32 ? "F32"
+                          : e->dtype == FM_FLOAT64 ? "F64" : "I64");
+        lua_setfield(L, -2, "stored");
+        lua_createtable(L, e->ndim, 0);
+        for (int d = 0; d < e->ndim; d++) {
+            lua_pushinteger(L, e->shape[d]);
+            lua_rawseti(L, -2, d + 1);
+        }
+        lua_setfield(L, -2, "shape");
+        lua_setfield(L, -2, e->name);
+    }
+    push_metadata(L, st);
+    fm_safetensors_close(st);
+    return 2;
+}
+
+/* fm.safetensors.load_into(path, {name = tensor, ...} [, strict = true]):
+ * fills existing tensors (a module's parameters) from the file. Everything is
+ * checked first (each name present with the same dtype and shape; when
+ * strict, no tensor in the file left unused), then read into fresh tensors,
+ * then copied: the targets change only when the whole load succeeds.
+ * Returns the number of tensors loaded and the metadata. */
+static int l_st_load_into(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    bool strict = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
+    lua_settop(L, 2);
+    fm_safetensors *st = push_reader(L, path, "safetensors.load_into"); /* 3 */
+    lua_newtable(L); /* 4: name -> fresh tensor */
+    int count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        fm_tensor *dst = fmL_testtensor(L, -1);
+        if (lua_type(L, -2) != LUA_TSTRING || !dst)
+            return luaL_error(L, "safetensors.load_into: targets must map names to tensors");
+        const char *name = lua_tostring(L, -2);
+        int i = fm_safetensors_find(st, name);
+        if (i < 0)
+            return luaL_error(L, "safetensors.load_into: %s has no tensor '%s'", path, name);
+        const fm_safetensors_entry *e = &st->entries[i];
+        fm_tensor want;
+        fm_tensor_init(&want, NULL, e->dtype, e->ndim, e->shape);
+        if (dst->dtype != e->dtype || !fm_tensor_same_shape(dst, &want) ||
+            !fm_tensor_is_contiguous(dst)) {
+            char a[FM_SHAPE_STR_MAX], b[FM_SHAPE_STR_MAX];
+            return luaL_error(L, "safetensors.load_into: %s: tensor '%s' is %s %s in the file, "
+                              "the target is %s %s%s", path, name, fm_dtype_name(e->dtype),
+                              fm_shape_str(&want, a, sizeof a), fm_dtype_name(dst->dtype),
+                              fm_shape_str(dst, b, sizeof b),
+                              fm_tensor_is_contiguous(dst) ? "" : " (non-contiguous)");
+        }
+        count++;
+        lua_pop(L, 1);
+    }
+    if (strict && count != st->n)
+        return luaL_error(L, "safetensors.load_into: %s has %d tensors, %d expected "
+                          "(pass strict = false to ignore the others)", path, st->n, count);
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        int i = fm_safetensors_find(st, lua_tostring(L, -1));
+        const fm_safetensors_entry *e = &st->entries[i];
+        fm_tensor *t = fmL_newtensor(L, "safetensors.load_into", e->dtype, e->ndim, e->shape);
+        fmL_check(L, fm_safetensors_read(st, i, t), "safetensors.load_into");
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, 4);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, 4)) {
+        fm_tensor *src = fmL_checktensor(L, -1);
+        lua_pushvalue(L, -2);
+        lua_gettable(L, 2);
+        fm_tensor *dst = fmL_checktensor(L, -1);
+        memcpy(dst->data, src->data, fm_tensor_nbytes(src));
+        lua_pop(L, 2);
+    }
+    lua_pushinteger(L, count);
+    push_metadata(L, st);
+    fm_safetensors_close(st);
+    return 2;
+}
+
+void fmL_open_io(lua_State *L)
+{
+    if (luaL_newmetatable(L, FML_ST_READER)) {
+        lua_pushcfunction(L, reader_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg funcs[] = {
+        {"save_npy", l_save_npy},
+        {"load_npy", l_load_npy},
+        {NULL, NULL},
+    };
+    fmL_setfuncs(L, funcs);
+    static const luaL_Reg st_funcs[] = {
+        {"save", l_st_save},
+        {"load", l_st_load},
+        {"info", l_st_info},
+        {"load_into", l_st_load_into},
+        {NULL, NULL},
+    };
+    fmL_submodule(L, "safetensors", st_funcs);
+}

@@ -1,0 +1,34 @@
+/* integrate_internal.h — helpers shared by ode.c, sde.c and langevin.c:
+ * contiguous work buffers shaped like the state, linear combinations on
+ * them, the merged time grid and trajectory recording. */
+#ifndef FM_INTEGRATE_INTERNAL_H
+#define FM_INTEGRATE_INTERNAL_H
+#include "integrate/integrate.h"
+#include "ops/ops.h"
+
+/* A block of nbuf contiguous tensors shaped like x (one malloc). */
+typedef struct {
+    void *block;
+    fm_tensor *b;
+    int nbuf;
+} fm_ibufs;
+fm_status fm_ibufs_alloc(fm_ibufs *w, const fm_tensor *x, int nbuf, const char *op);
+void fm_ibufs_free(fm_ibufs *w);
+
+/* out = x + sum_j c[j] k[j] elementwise over contiguous tensors of one
+ * dtype; out may alias x or any k[j]. */
+void fm_ilin(fm_tensor *out, const fm_tensor *x, int m, const double *c,
+             const fm_tensor *const *k);
+
+/* The grid of o merged with its record times: *g (malloc'd) of *ng times,
+ * monotone from t0 to t1. Checks the options (op names the caller). */
+fm_status fm_igrid(const fm_ode_opts *o, double **g, int64_t *ng, const char *op);
+
+/* Records x into traj row *r while rec_t[*r] matches t (within 1e-9 of the
+ * span); traj may be NULL. */
+void fm_irecord(const fm_ode_opts *o, double t, const fm_tensor *x,
+                fm_tensor *traj, int64_t *r);
+/* Checks the state / output / trajectory tensors of a solve. */
+fm_status fm_icheck(const fm_tensor *x0, const fm_tensor *x1,
+                    const fm_tensor *traj, int64_t nrec, const char *op);
+#endif

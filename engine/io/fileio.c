@@ -1,0 +1,248 @@
+/* fileio.c — atomic writes and tensor element transfer for the file formats. */
+#define _GNU_SOURCE /* fileno, fseeko, mkstemp, fsync */
+#include "io/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK_ELEMS 8192
+
+fm_status fm_file_check_endian(const char *path)
+{
+    const uint16_t one = 1;
+    if (*(const uint8_t *)&one != 1)
+        return fm_error(FM_EIO, "%s: big-endian hosts are not supported", path);
+    return FM_OK;
+}
+
+fm_status fm_file_check_target(const char *path)
+{
+    struct stat st;
+    if (path[0] == '\0')
+        return fm_error(FM_EIO, "empty file name");
+    if (stat(path, &st) != 0)
+        return FM_OK; /* absent (or unreachable: the write itself will say) */
+    if (!S_ISREG(st.st_mode))
+        return fm_error(FM_EIO, "%s: exists and is not a regular file; "
+                        "refusing to replace it", path);
+    return FM_OK;
+}
+
+void fm_file_default_mode(const char *path)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)chmod(path, 0666 & ~mask); /* best effort */
+}
+
+fm_status fm_atomic_open(fm_atomic_file *af, const char *path)
+{
+    memset(af, 0, sizeof *af);
+    fm_status check = fm_file_check_target(path);
+    if (check)
+        return check;
+    af->path = path;
+    size_t len = strlen(path);
+    af->tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!af->tmp)
+        return fm_error(FM_ENOMEM, "%s: out of memory", path);
+    memcpy(af->tmp, path, len);
+    memcpy(af->tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    int fd = mkstemp(af->tmp);
+    if (fd < 0) {
+        fm_status st = fm_error(FM_EIO, "%s: cannot create a temporary file: %s",
+                                path, strerror(errno));
+        free(af->tmp);
+        af->tmp = NULL;
+        return st;
+    }
+    /* mkstemp makes the file 0600; give it the usual 0666 & ~umask */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    af->f = fdopen(fd, "wb");
+    if (!af->f) {
+        close(fd);
+        unlink(af->tmp);
+        free(af->tmp);
+        af->tmp = NULL;
+        return fm_error(FM_EIO, "%s: cannot open for writing", path);
+    }
+    return FM_OK;
+}
+
+fm_status fm_atomic_write(fm_atomic_file *af, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, af->f) != n)
+        return fm_error(FM_EIO, "%s: write failed: %s", af->path, strerror(errno));
+    return FM_OK;
+}
+
+/* Offset in elements of the element with flat row-major index i. */
+static int64_t offset_of(const fm_tensor *t, int64_t i)
+{
+    int64_t off = 0;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        off += (i % t->shape[d]) * t->stride[d];
+        i /= t->shape[d];
+    }
+    return off;
+}
+
+/* Copies elements [start, start + n) of t (row-major) into buf, narrowing
+ * int64 to int32 when asked. */
+static fm_status gather(const fm_tensor *t, int64_t start, int64_t n,
+                        bool as_int32, unsigned char *buf, const char *path)
+{
+    size_t es = fm_dtype_size(t->dtype);
+    bool contig = fm_tensor_is_contiguous(t);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = contig ? start + i : offset_of(t, start + i);
+        const unsigned char *src = (const unsigned char *)t->data + (size_t)off * es;
+        if (as_int32) {
+            int64_t v;
+            memcpy(&v, src, sizeof v);
+            if (v < INT32_MIN || v > INT32_MAX)
+                return fm_error(FM_EVALUE, "%s: value %lld does not fit in int32",
+                                path, (long long)v);
+            int32_t w = (int32_t)v;
+            memcpy(buf + (size_t)i * 4, &w, 4);
+        } else {
+            memcpy(buf + (size_t)i * es, src, es);
+        }
+    }
+    return FM_OK;
+}
+
+fm_status fm_atomic_write_tensor(fm_atomic_file *af, const fm_tensor *t,
+                                 bool as_int32)
+{
+    if (as_int32 && t->dtype != FM_INT64)
+        return fm_error(FM_ETYPE, "%s: only int64 tensors can be stored as int32, got %s",
+                        af->path, fm_dtype_name(t->dtype));
+    int64_t n = fm_tensor_numel(t);
+    size_t es = as_int32 ? 4 : fm_dtype_size(t->dtype);
+    if (n > 0 && fm_tensor_is_contiguous(t) && !as_int32)
+        return fm_atomic_write(af, t->data, (size_t)n * es);
+    unsigned char *buf = malloc(CHUNK_ELEMS * 8);
+    if (!buf)
+        return fm_error(FM_ENOMEM, "%s: out of memory", af->path);
+    fm_status st = FM_OK;
+    for (int64_t i = 0; i < n && !st; i += CHUNK_ELEMS) {
+        int64_t m = n - i < CHUNK_ELEMS ? n - i : CHUNK_ELEMS;
+        st = gather(t, i, m, as_int32, buf, af->path);
+        if (!st)
+            st = fm_atomic_write(af, buf, (size_t)m * es);
+    }
+    free(buf);
+    return st;
+}
+
+/* fsync the directory holding path, so the rename itself is durable. */
+static void sync_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash == dir)
+        d = "/";
+    else if (slash) {
+        *slash = 0;
+        d = dir;
+    }
+    int fd = open(d, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+fm_status fm_atomic_commit(fm_atomic_file *af)
+{
+    fm_status st = FM_OK;
+    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)
+        st = fm_error(FM_EIO, "%s: flush failed: %s", af->path, strerror(errno));
+    if (fclose(af->f) != 0 && !st)
+        st = fm_error(FM_EIO, "%s: close failed: %s", af->path, strerror(errno));
+    af->f = NULL;
+    if (!st && rename(af->tmp, af->path) != 0)
+        st = fm_error(FM_EIO, "%s: cannot rename the temporary file into place: %s",
+                      af->path, strerror(errno));
+    if (st)
+        unlink(af->tmp);
+    else
+        sync_dir(af->path);
+    free(af->tmp);
+    af->tmp = NULL;
+    return st;
+}
+
+void fm_atomic_abort(fm_atomic_file *af)
+{
+    if (af->f)
+        fclose(af->f);
+    af->f = NULL;
+    if (af->tmp) {
+        unlink(af->tmp);
+        free(af->tmp);
+    }
+    af->tmp = NULL;
+}
+
+fm_status fm_file_open_read(const char *path, FILE **f, uint64_t *size)
+{
+    *f = fopen(path, "rb");
+    if (!*f)
+        return fm_error(FM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(*f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(*f);
+        *f = NULL;
+        return fm_error(FM_EIO, "%s: not a regular file", path);
+    }
+    *size = (uint64_t)sb.st_size;
+    return FM_OK;
+}
+
+fm_status fm_file_read_at(FILE *f, const char *path, uint64_t offset,
+                          void *buf, size_t n, const char *what)
+{
+    if (offset > (uint64_t)INT64_MAX || fseeko(f, (off_t)offset, SEEK_SET) != 0)
+        return fm_error(FM_EIO, "%s: cannot seek to the %s", path, what);
+    if (n && fread(buf, 1, n, f) != n)
+        return fm_error(FM_EIO, "%s: truncated %s", path, what);
+    return FM_OK;
+}
+
+fm_status fm_file_read_tensor(FILE *f, const char *path, uint64_t offset,
+                              bool from_int32, fm_tensor *out)
+{
+    if (!fm_tensor_is_contiguous(out))
+        return fm_error(FM_ELAYOUT, "%s: reading needs a contiguous tensor", path);
+    if (from_int32 && out->dtype != FM_INT64)
+        return fm_error(FM_ETYPE, "%s: int32 data is read into int64 tensors", path);
+    int64_t n = fm_tensor_numel(out);
+    if (!from_int32)
+        return fm_file_read_at(f, path, offset, out->data,
+                               (size_t)n * fm_dtype_size(out->dtype), "data");
+    /* int32 on disk: read into the upper half of out, then widen forwards:
+     * dst[i] (bytes 8i..8i+7) never reaches src[j > i] (bytes 4n+4j..). */
+    int32_t *src = (int32_t *)((int64_t *)out->data + n) - n;
+    fm_status st = fm_file_read_at(f, path, offset, src, (size_t)n * 4, "data");
+    if (st)
+        return st;
+    int64_t *dst = out->data;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t v;
+        memcpy(&v, src + i, 4);
+        dst[i] = v;
+    }
+    return FM_OK;
+}

@@ -1,0 +1,58 @@
+/* fileio.h — what the file formats (npy, safetensors) share: atomic writes
+ * (temporary file in the same directory, fsync, rename) and moving tensor
+ * elements between files and memory, with int32 on disk widened to int64.
+ *
+ * Every failure returns FM_EIO (or the status of the tensor check) with a
+ * message naming the file. Host byte order is assumed little-endian, as both
+ * formats store it (checked at run time by fm_file_check_endian).
+ */
+#ifndef FM_FILEIO_H
+#define FM_FILEIO_H
+
+#include <stdio.h>
+
+#include "core/fm.h"
+
+/* A file being written under a temporary name next to its final path. */
+typedef struct {
+    FILE *f;
+    char *tmp;         /* malloc'd temporary path */
+    const char *path;  /* final path (not owned) */
+} fm_atomic_file;
+
+/* FM_EIO unless path is absent or a regular file (or a link to one): an
+ * atomic write renames over its target, which must never replace a device,
+ * a directory or a pipe (as root, rename onto /dev/null replaces the device
+ * node itself). Every writer that renames calls this first. */
+fm_status fm_file_check_target(const char *path);
+
+/* Gives a file the mode a plain fopen would: 0666 & ~umask. */
+void fm_file_default_mode(const char *path);
+
+/* Creates path.tmp.XXXXXX in the directory of path (after
+ * fm_file_check_target). */
+fm_status fm_atomic_open(fm_atomic_file *af, const char *path);
+fm_status fm_atomic_write(fm_atomic_file *af, const void *p, size_t n);
+/* Writes the elements of t (any strides) in row-major order; when as_int32,
+ * an int64 tensor is stored as int32 (FM_EVALUE if a value does not fit). */
+fm_status fm_atomic_write_tensor(fm_atomic_file *af, const fm_tensor *t,
+                                 bool as_int32);
+/* Flushes, fsyncs, closes and renames over path; on failure removes the
+ * temporary file. Either way af is released. */
+fm_status fm_atomic_commit(fm_atomic_file *af);
+/* Closes and removes the temporary file (after a failed write). */
+void fm_atomic_abort(fm_atomic_file *af);
+
+/* Opens path for reading, with its size; FM_EIO naming the file otherwise. */
+fm_status fm_file_open_read(const char *path, FILE **f, uint64_t *size);
+/* Reads exactly n bytes at offset; FM_EIO "<path>: truncated <what>". */
+fm_status fm_file_read_at(FILE *f, const char *path, uint64_t offset,
+                          void *buf, size_t n, const char *what);
+/* Reads numel elements at offset into the contiguous tensor out; when
+ * from_int32 the file holds int32 values and out is int64. */
+fm_status fm_file_read_tensor(FILE *f, const char *path, uint64_t offset,
+                              bool from_int32, fm_tensor *out);
+/* FM_EIO on a big-endian host (the formats are little-endian). */
+fm_status fm_file_check_endian(const char *path);
+
+#endif
