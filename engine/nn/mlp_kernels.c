@@ -51,7 +51,7 @@ static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
                               T *h, T *d)                                     \
     {                                                                          \
         switch (act) {                                                         \
-        case FM_ACT_NONE:                                                      \
+        case FM_ACT_NONE: case FM_ACT_COUNT:                                   \
             for (int64_t j = 0; j < n; j++) h[j] = z[j] + b[j];                \
             if (d) for (int64_t j = 0; j < n; j++) d[j] = 1;                   \
             break;                                                             \
