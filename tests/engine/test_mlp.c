@@ -24,6 +24,7 @@ static double act_ref(fm_act a, double v)
     case FM_ACT_GELU:
         return 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
     case FM_ACT_SIGMOID: return 1 / (1 + exp(-v));
+    case FM_ACT_COUNT: break;
     }
     return NAN;
 }
