@@ -235,30 +235,6 @@ static void *grad_scratch(const fm_mlp_work *w)
 
 /* ---- threads ------------------------------------------------------------ */
 
-/* OpenBLAS's thread budget (>= 1). */
-static int blas_threads(void)
-{
-    int n = openblas_get_num_threads();
-    return n < 1 ? 1 : n;
-}
-
-/* fn(ctx, p) for p < parts (<= FM_MLP_MAX_THREADS): concurrently on the
- * engine's worker pool (pool.h) when fm_pool_threads() >= 2 (OpenBLAS's
- * threads, at most the usable CPUs), with OpenBLAS set to one thread
- * meanwhile and restored after; else in order. */
-static void run_parts(int parts, void (*fn)(void *, int), void *ctx)
-{
-    int nt = blas_threads();
-    if (parts < 2 || fm_pool_threads() < 2) {
-        for (int p = 0; p < parts; p++)
-            fn(ctx, p);
-        return;
-    }
-    openblas_set_num_threads(1);
-    fm_pool_run(parts, fn, ctx);
-    openblas_set_num_threads(nt);
-}
-
 /* Threads for `blocks` independent row blocks. */
 static int block_threads(int64_t blocks)
 {
@@ -319,14 +295,14 @@ static void forward_rows(const fm_mlp *m, const fm_tensor *P, int64_t rows,
         if (K <= 4) {
             fm_mlp_smallk(dt, rows, K, in, ldin, W, N, last ? b : NULL, z, ldz);
             if (!last)
-                fm_mlp_act_rows(dt, m->act, rows, N, z, b, d);
+                fm_act_rows(dt, m->act, rows, N, z, b, d);
         } else if (last) {
             for (int64_t i = 0; i < rows; i++)
                 memcpy((char *)z + i * ldz * es, b, N * es);
-            fm_mlp_gemm(dt, false, false, rows, N, K, in, ldin, W, N, 1.0, z, ldz);
+            fm_nn_gemm(dt, false, false, rows, N, K, in, ldin, W, N, 1.0, z, ldz);
         } else {
-            fm_mlp_gemm(dt, false, false, rows, N, K, in, ldin, W, N, 0.0, z, ldz);
-            fm_mlp_act_rows(dt, m->act, rows, N, z, b, d);
+            fm_nn_gemm(dt, false, false, rows, N, K, in, ldin, W, N, 0.0, z, ldz);
+            fm_act_rows(dt, m->act, rows, N, z, b, d);
         }
         in = z;
         ldin = ldz;
@@ -453,7 +429,7 @@ static fm_status run_blocks(blocks_ctx *c, fm_mlp_work *work, bool fold,
     c->r = r;
     atomic_init(&c->next, 0);
     atomic_init(&c->stop, false);
-    run_parts(nt, blocks_part, c);
+    fm_nn_parallel(nt, blocks_part, c);
     return FM_OK;
 }
 
@@ -529,7 +505,7 @@ fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
             return st;
         train_fwd_ctx c = {mlp, params, r, B, parts, x->data, ld_of(x),
                            out->data, ld_of(out)};
-        run_parts(parts, train_fwd_part, &c);
+        fm_nn_parallel(parts, train_fwd_part, &c);
         work->kept = true;
         work->batch = B;
         return FM_OK;
@@ -571,7 +547,7 @@ static void backward_rows(const fm_mlp *mlp, const fm_tensor *params,
         int64_t K = mlp->sizes[l], N = mlp->sizes[l + 1];
         const void *in = l == 0 ? r->x : r->h[l];
         /* dW_l (K, N) (+)= h_{l-1}^T dz_l */
-        fm_mlp_gemm(dt, true, false, K, N, B, in, K, dz, ldz, beta, g[2 * l], N);
+        fm_nn_gemm(dt, true, false, K, N, B, in, K, dz, ldz, beta, g[2 * l], N);
         void *da;
         int64_t ldda;
         if (l > 0) {
@@ -588,7 +564,7 @@ static void backward_rows(const fm_mlp *mlp, const fm_tensor *params,
             transpose_small(es, K, N, params[2 * l].data, r->wt);
             fm_mlp_smallk(dt, B, N, dz, ldz, r->wt, K, NULL, da, ldda);
         } else {
-            fm_mlp_gemm(dt, false, true, B, K, N, dz, ldz, params[2 * l].data, N,
+            fm_nn_gemm(dt, false, true, B, K, N, dz, ldz, params[2 * l].data, N,
                  0.0, da, ldda);
         }
         if (l > 0) /* dz_{l-1} = dh * act'(z), db_{l-1} = column sums */
@@ -676,7 +652,7 @@ static void add_scratch_part(void *ctx, int p)
 static void add_scratch(const fm_mlp *m, fm_tensor *G, const void *scratch)
 {
     add_ctx c = {m, G, scratch, block_threads(2)};
-    run_parts(c.parts, add_scratch_part, &c);
+    fm_nn_parallel(c.parts, add_scratch_part, &c);
 }
 
 fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,
@@ -706,7 +682,7 @@ fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,
                        ld_of(grad_out), grad_params, accumulate,
                        grad_scratch(work), grad_x ? grad_x->data : NULL,
                        grad_x ? ld_of(grad_x) : 0};
-    run_parts(parts, train_bwd_part, &c);
+    fm_nn_parallel(parts, train_bwd_part, &c);
     if (parts == 2)
         add_scratch(mlp, grad_params, c.scratch);
     return FM_OK;

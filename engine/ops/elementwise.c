@@ -9,6 +9,7 @@
  * uses libm. */
 #include "ops/ops.h"
 #include "ops/internal.h"
+#include "ops/act.h"
 #include "ops/vmath.h"
 
 #include <math.h>
@@ -279,21 +280,8 @@ typedef void (*un_kernel)(const void *a, void *o, int64_t n);
     }                                                              \
     FM_CLONE_DISPATCH(NAME, (const void *pa, void *po, int64_t n), (pa, po, n))
 
-#define GELU_C 0.7978845608028654 /* sqrt(2/pi) */
-#define GELU_K 0.044715
 
-static inline float gelu_f32(float x)
-{
-    return 0.5f * x * (1.0f + fmv_tanh((float)GELU_C * (x + (float)GELU_K * x * x * x)));
-}
 
-/* d/dx of 0.5 x (1 + tanh(u)), u = c (x + k x^3). */
-static inline float gelu_grad_f32(float x)
-{
-    float t = fmv_tanh((float)GELU_C * (x + (float)GELU_K * x * x * x));
-    return 0.5f * (1.0f + t)
-           + 0.5f * x * (1.0f - t * t) * (float)GELU_C * (1.0f + 3.0f * (float)GELU_K * x * x);
-}
 
 /* log1p(y) for y in [0, 1], vectorisable: log(u) * y / (u - 1), u = 1 + y
  * (Goldberg's correction for the rounding of u). */
@@ -312,20 +300,32 @@ static inline float softplus_f32(float x)
     return x == x ? r : x;
 }
 
-static inline double sigmoid_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
+static inline double sigm64(double x) { return 1.0 / (1.0 + exp(-x)); }
 static inline double softplus_f64(double x)
 {
     return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
-static inline double gelu_f64(double x)
-{
-    return 0.5 * x * (1.0 + tanh(GELU_C * (x + GELU_K * x * x * x)));
-}
-static inline double gelu_grad_f64(double x)
-{
-    double t = tanh(GELU_C * (x + GELU_K * x * x * x));
-    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_K * x * x);
-}
+
+/* The activations and their derivatives are ops/act.c's kernels. */
+#define DEF_ACT(NAME, DT, T, ACT, DERIV)                                      \
+    static void NAME(const void *pa, void *po, int64_t n)                     \
+    {                                                                         \
+        if (DERIV) fm_act_apply(DT, ACT, n, pa, NULL, po);                    \
+        else fm_act_apply(DT, ACT, n, pa, po, NULL);                          \
+    }
+#define DEF_ACTS(SUF, DT, T)                                                  \
+    DEF_ACT(tanh_##SUF, DT, T, FM_ACT_TANH, 0)                                \
+    DEF_ACT(sigmoid_##SUF, DT, T, FM_ACT_SIGMOID, 0)                          \
+    DEF_ACT(silu_##SUF, DT, T, FM_ACT_SILU, 0)                                \
+    DEF_ACT(relu_##SUF, DT, T, FM_ACT_RELU, 0)                                \
+    DEF_ACT(gelu_k_##SUF, DT, T, FM_ACT_GELU, 0)                              \
+    DEF_ACT(tanh_grad_##SUF, DT, T, FM_ACT_TANH, 1)                           \
+    DEF_ACT(sigmoid_grad_##SUF, DT, T, FM_ACT_SIGMOID, 1)                     \
+    DEF_ACT(silu_grad_##SUF, DT, T, FM_ACT_SILU, 1)                           \
+    DEF_ACT(relu_grad_##SUF, DT, T, FM_ACT_RELU, 1)                           \
+    DEF_ACT(gelu_grad_k_##SUF, DT, T, FM_ACT_GELU, 1)
+DEF_ACTS(f32, FM_FLOAT32, float)
+DEF_ACTS(f64, FM_FLOAT64, double)
 
 /* sign keeps NaN and signed zero; relu keeps NaN. */
 #define SIGN_EXPR(T) (x > 0 ? (T)1 : (x < 0 ? (T)-1 : x))
@@ -334,11 +334,6 @@ DEF_UN(neg_f32, float, -x)
 DEF_UN(exp_f32, float, fmv_exp(x))
 DEF_UN(log_f32, float, fmv_log(x))
 DEF_UN(sqrt_f32, float, sqrtf(x))
-DEF_UN(tanh_f32, float, fmv_tanh(x))
-DEF_UN(sigmoid_f32, float, fmv_sigmoid(x))
-DEF_UN(silu_f32, float, x * fmv_sigmoid(x))
-DEF_UN(relu_f32, float, x < 0 ? 0.0f : x)
-DEF_UN(gelu_k_f32, float, gelu_f32(x))
 DEF_UN(softplus_k_f32, float, softplus_f32(x))
 DEF_UN(abs_f32, float, fabsf(x))
 DEF_UN(sign_f32, float, SIGN_EXPR(float))
@@ -349,11 +344,6 @@ DEF_UN(expm1_f32, float, expm1f(x))
 DEF_UN(floor_f32, float, floorf(x))
 DEF_UN(ceil_f32, float, ceilf(x))
 DEF_UN(round_f32, float, nearbyintf(x))
-DEF_UN(sigmoid_grad_f32, float, fmv_sigmoid(x) * (1.0f - fmv_sigmoid(x)))
-DEF_UN(silu_grad_f32, float, fmv_sigmoid(x) * (1.0f + x * (1.0f - fmv_sigmoid(x))))
-DEF_UN(gelu_grad_k_f32, float, gelu_grad_f32(x))
-DEF_UN(tanh_grad_f32, float, 1.0f - fmv_tanh(x) * fmv_tanh(x))
-DEF_UN(relu_grad_f32, float, x > 0 ? 1.0f : 0.0f)
 DEF_UN(softplus_grad_f32, float, fmv_sigmoid(x))
 DEF_UN(isnan_f32, float, x != x ? 1.0f : 0.0f)
 DEF_UN(isfinite_f32, float, fabsf(x) <= 3.40282347e38f ? 1.0f : 0.0f)
@@ -396,11 +386,6 @@ DEF_UN(log_f64, double, log(x))
 DEF_UN(sqrt_f64, double, sqrt(x))
 DEF_UN(sin_f64, double, sin(x))
 DEF_UN(cos_f64, double, cos(x))
-DEF_UN(tanh_f64, double, tanh(x))
-DEF_UN(sigmoid_f64k, double, sigmoid_f64(x))
-DEF_UN(silu_f64, double, x * sigmoid_f64(x))
-DEF_UN(relu_f64, double, x < 0 ? 0.0 : x)
-DEF_UN(gelu_k_f64, double, gelu_f64(x))
 DEF_UN(softplus_k_f64, double, softplus_f64(x))
 DEF_UN(abs_f64, double, fabs(x))
 DEF_UN(sign_f64, double, SIGN_EXPR(double))
@@ -411,18 +396,13 @@ DEF_UN(expm1_f64, double, expm1(x))
 DEF_UN(floor_f64, double, floor(x))
 DEF_UN(ceil_f64, double, ceil(x))
 DEF_UN(round_f64, double, nearbyint(x))
-DEF_UN(sigmoid_grad_f64, double, sigmoid_f64(x) * (1.0 - sigmoid_f64(x)))
-DEF_UN(silu_grad_f64, double, sigmoid_f64(x) * (1.0 + x * (1.0 - sigmoid_f64(x))))
-DEF_UN(gelu_grad_k_f64, double, gelu_grad_f64(x))
-DEF_UN(tanh_grad_f64, double, 1.0 - tanh(x) * tanh(x))
-DEF_UN(relu_grad_f64, double, x > 0 ? 1.0 : 0.0)
-DEF_UN(softplus_grad_f64, double, sigmoid_f64(x))
+DEF_UN(softplus_grad_f64, double, sigm64(x))
 DEF_UN(isnan_f64, double, x != x ? 1.0 : 0.0)
 DEF_UN(isfinite_f64, double, fabs(x) <= 1.7976931348623157e308 ? 1.0 : 0.0)
 
 static const un_kernel un_f64[FM_UNOP_COUNT] = {
     neg_f64, exp_f64, log_f64, sqrt_f64, sin_f64, cos_f64, tanh_f64,
-    sigmoid_f64k, silu_f64, relu_f64, gelu_k_f64, softplus_k_f64, abs_f64,
+    sigmoid_f64, silu_f64, relu_f64, gelu_k_f64, softplus_k_f64, abs_f64,
     sign_f64, square_f64, recip_f64, log1p_f64, expm1_f64, floor_f64,
     ceil_f64, round_f64, sigmoid_grad_f64, silu_grad_f64, gelu_grad_k_f64,
     tanh_grad_f64, relu_grad_f64, softplus_grad_f64, isnan_f64, isfinite_f64};

@@ -1,4 +1,4 @@
-/* mlp_silu_avx512.c — the fused MLP's float32 SiLU on AVX-512.
+/* act_avx512.c — float32 SiLU rows on AVX-512 (ops/act.c's fast path for the fused MLP).
  *
  * The portable loop in mlp_kernels.c vectorises, but its 1 / (1 + e^-v)
  * is a vdivps; here the reciprocal is rcp14 refined by one Newton step
@@ -9,7 +9,7 @@
  *
  *   h = v s(v),   act'(v) = s (1 + v (1 - s)) = s + h (1 - s),   v = z + b.
  */
-#include "nn/mlp_internal.h"
+#include "ops/act_internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -60,7 +60,7 @@ AVX512 static void silu_rows(int64_t rows, int64_t n, float *z,
     }
 }
 
-bool fm_mlp_silu_avx512(int64_t rows, int64_t n, float *z, const float *b,
+bool fmi_act_silu_avx512(int64_t rows, int64_t n, float *z, const float *b,
                         float *d)
 {
     if (!__builtin_cpu_supports("avx512f"))
@@ -71,7 +71,7 @@ bool fm_mlp_silu_avx512(int64_t rows, int64_t n, float *z, const float *b,
 
 #else
 
-bool fm_mlp_silu_avx512(int64_t rows, int64_t n, float *z, const float *b,
+bool fmi_act_silu_avx512(int64_t rows, int64_t n, float *z, const float *b,
                         float *d)
 {
     (void)rows; (void)n; (void)z; (void)b; (void)d;
