@@ -88,6 +88,11 @@ typedef struct {
     const fm_tensor *tan_in;      /* jvp: nin tangents; data NULL = zero */
     const fm_tensor *tan_params;  /* jvp: NULL, or nparams (data NULL = zero) */
     fm_tensor *tan_out;           /* jvp: written */
+    void *state;                  /* mlp: its fm_mlp_work (kept activations) */
+    bool keep;                    /* forward/jvp: keep what backward needs
+                                     (saved is given when saved_numel > 0) */
+    bool fresh_grads;             /* backward: grad_params hold garbage and are
+                                     overwritten (kinds with .overwrites) */
 } fm_layer_call;
 
 typedef struct {
@@ -101,6 +106,7 @@ typedef struct {
     fm_status (*forward)(const fm_layer_call *c);
     fm_status (*backward)(const fm_layer_call *c);
     fm_status (*jvp)(const fm_layer_call *c);
+    bool overwrites;  /* backward honours fresh_grads (else: always adds) */
 } fm_layer_ops;
 
 /* The kinds, defined one per file (nn/linear.c, nn/conv2d.c, ...). */

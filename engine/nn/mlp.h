@@ -94,6 +94,18 @@ fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,
                           fm_tensor *grad_params, bool accumulate,
                           fm_tensor *grad_x);
 
+/* The tangent forward (docs/math.md, forward mode): out = mlp(x) and
+ * tout = d/de mlp(x + e tx; params + e tparams) at e = 0, with tx (NULL:
+ * zero) shaped like x and tparams NULL or 2 * nlayers tensors (data NULL:
+ * zero). Runs the training forward (keeping what fm_mlp_backward needs in
+ * work, so a backward may follow), then one tangent pass over the kept
+ * activations: tz_l = th_{l-1} W_l + h_{l-1} tW_l + tb_l,
+ * th_l = act'(z_l) tz_l. */
+fm_status fm_mlp_jvp(const fm_mlp *mlp, const fm_tensor *params,
+                     const fm_tensor *x, const fm_tensor *tx,
+                     const fm_tensor *tparams, fm_tensor *out, fm_tensor *tout,
+                     fm_mlp_work *work);
+
 /* A network trained on [x, t] as a field (DESIGN.md: net input = cat(x, t),
  * so inputs = d + 1 and outputs = d): out (N, d) = mlp([x, t]). */
 fm_status fm_mlp_field_eval(const fm_mlp *mlp, const fm_tensor *params,
