@@ -12,6 +12,8 @@
  *   FML_UV_GRAD  the accumulated gradient tensor (.grad)
  *   FML_UV_NODE  the autograd node that produced this tensor (a Lua table)
  *   FML_UV_EXTRA free for per-tensor Lua data (e.g. a parameter's name)
+ *   FML_UV_TANGENT the forward-mode tangent (valid while tangent_level is
+ *                the level of the running fm.jvp, bindings/core/autograd.c)
  */
 #ifndef FM_LFM_H
 #define FM_LFM_H
@@ -23,7 +25,8 @@
 
 #define FML_TENSOR "fm.Tensor"
 
-enum { FML_UV_BASE = 1, FML_UV_GRAD, FML_UV_NODE, FML_UV_EXTRA, FML_NUV = 4 };
+enum { FML_UV_BASE = 1, FML_UV_GRAD, FML_UV_NODE, FML_UV_EXTRA, FML_UV_TANGENT,
+       FML_NUV = 5 };
 
 enum {
     FML_REQUIRES_GRAD = 1u << 0, /* gradients flow to / through this tensor */
@@ -35,6 +38,7 @@ enum {
 typedef struct {
     fm_tensor t;
     unsigned flags;
+    unsigned tangent_level; /* the fm.jvp whose tangent FML_UV_TANGENT holds */
 } fmL_tensor;
 
 /* Registry keys (lua_rawgetp) of the tensor metatable and methods table. */
@@ -89,14 +93,37 @@ fm_dtype fmL_default_dtype(lua_State *L);
 /* ---- autograd hook (bindings/autograd.c) -------------------------------- */
 
 /* True when grad mode is on and any of the n tensors at the given stack
- * indices requires grad. */
+ * indices requires grad, or when an fm.jvp runs and any of them has a
+ * tangent: the op must then call fmL_record. */
 int fmL_needs_grad(lua_State *L, int n, const int *idx);
-/* Records that the tensor at out_idx was made by `op` (the name of a backward
- * rule in scripts/fm/autograd.lua) from the n tensors at in_idx. Extra values
- * the rule needs (saved tensors, numbers, tables) are the `nextra` values on
- * top of the stack, which are popped. Marks the output as requiring grad. */
+/* Records that the tensor at out_idx was made by `op` (the name of a rule in
+ * scripts/fm/autograd/rules.lua and jvp.lua) from the n tensors at in_idx.
+ * Extra values the rules need (saved tensors, numbers, tables) are the
+ * `nextra` values on top of the stack, which are popped. When grad is
+ * needed the node is kept and the output requires grad; when an fm.jvp
+ * runs and an input has a tangent, the op's forward rule computes the
+ * output's tangent. */
 void fmL_record(lua_State *L, const char *op, int out_idx, int n,
                 const int *in_idx, int nextra);
+
+/* ---- forward mode (bindings/core/autograd.c) ----------------------------- */
+
+/* True while an fm.jvp is running and its tangents propagate (not inside
+ * a forward rule, which runs with propagation suspended). */
+int fmL_fwd_active(void);
+/* True when the running fm.jvp asked for create_graph. */
+int fmL_fwd_create_graph(void);
+/* Pushes the tangent of the tensor at idx for the running fm.jvp and
+ * returns it, or returns NULL (pushing nothing) when it has none. */
+fm_tensor *fmL_push_tangent(lua_State *L, int idx);
+/* Sets the tensor at tan_idx as the tangent of the tensor at idx. */
+void fmL_set_tangent(lua_State *L, int idx, int tan_idx);
+/* As fmL_record but only the reverse-mode node (no forward rule is run):
+ * for ops that computed their output's tangent themselves. Pops nextra. */
+void fmL_record_node(lua_State *L, const char *op, int out_idx, int n,
+                     const int *in_idx, int nextra);
+/* True when grad mode is on and any of the n tensors requires grad. */
+int fmL_grad_needed(lua_State *L, int n, const int *idx);
 
 /* ---- module registration ------------------------------------------------ */
 

@@ -1,0 +1,239 @@
+-- fm.autograd — reverse-mode automatic differentiation over the graph that
+-- the C bindings record (bindings/autograd.c): each tensor made by a
+-- differentiable op from tensors that require grad holds a node
+--   { op = "mul", [1] = a, [2] = b, saved = {...} }.
+-- The backward rules below are written with fm's own differentiable ops, so a
+-- backward pass run with create_graph = true is itself recorded: gradients of
+-- gradients, and forward-mode products by the double-vjp trick (fm.jvp).
+local fm = require "fm"
+local A = fm._autograd
+local is_tensor = fm.is_tensor
+
+local M = {}
+local rules = {}
+M.rules = rules
+
+-- ---- the traversal -------------------------------------------------------------
+
+-- Tensors reachable from roots through nodes, inputs before outputs
+-- (iterative depth-first search; `stack` holds tensors, `expanded` marks
+-- those whose inputs are already pushed).
+local function toposort(roots)
+  local order, visited, expanded, stack, n = {}, {}, {}, {}, 0
+  for i = #roots, 1, -1 do n = n + 1; stack[n] = roots[i] end
+  while n > 0 do
+    local t = stack[n]
+    if expanded[t] then
+      stack[n] = nil; n = n - 1
+      if not visited[t] then
+        visited[t] = true
+        order[#order + 1] = t
+      end
+    elseif visited[t] then
+      stack[n] = nil; n = n - 1
+    else
+      expanded[t] = true
+      local node = A.node(t)
+      if node then
+        for i = #node, 1, -1 do
+          local x = node[i]
+          if not visited[x] and is_tensor(x) and x.requires_grad then
+            n = n + 1; stack[n] = x
+          end
+        end
+      end
+    end
+  end
+  return order
+end
+
+local released = { op = "released", saved = {} }
+
+local function accumulate(grads, t, g)
+  local old = grads[t]
+  grads[t] = old and old + g or g
+end
+
+-- Propagates grad_outputs back from outputs. Returns the table of gradients
+-- of every tensor reached (keyed by tensor) and the topological order.
+local function propagate(outputs, grad_outputs, opts)
+  local grads = {}
+  for i, out in ipairs(outputs) do accumulate(grads, out, grad_outputs[i]) end
+  local order = toposort(outputs)
+  local function run()
+    for k = #order, 1, -1 do
+      local t = order[k]
+      local node = A.node(t)
+      local g = grads[t]
+      if node and g then
+        local rule = rules[node.op]
+        if not rule then error("backward: no rule for op '" .. node.op .. "'", 0) end
+        local gi = table.pack(rule(node, g, t))
+        for i = 1, #node do
+          local x = node[i]
+          if gi[i] ~= nil and fm.is_tensor(x) and x.requires_grad then
+            accumulate(grads, x, gi[i])
+          end
+        end
+        if not opts.retain_graph and not opts.create_graph then A.set_node(t, released) end
+      end
+    end
+  end
+  if opts.create_graph then fm.enable_grad(run) else fm.no_grad(run) end
+  return grads, order
+end
+
+local function as_list(x)
+  if fm.is_tensor(x) then return {x} end
+  return x
+end
+
+local function default_grad(out, what)
+  if out:numel() ~= 1 then
+    error(what .. ": grad can be implied only for a single-element output, got shape (" ..
+          table.concat(out:shape(), ", ") .. "); pass grad_outputs", 0)
+  end
+  return fm.ones_like(out)
+end
+
+--- x:backward([grad [, {retain_graph=, create_graph=}]]): accumulates d(x)/d(leaf)
+-- into leaf.grad for every leaf that requires grad.
+function M.backward(root, grad, opts)
+  opts = opts or {}
+  if not root.requires_grad then
+    error("backward: tensor does not require grad (no parameter reached it)", 0)
+  end
+  grad = grad or default_grad(root, "backward")
+  local grads, order = propagate({root}, {grad}, opts)
+  -- tensors a leaf must not take as its own .grad: the root, the caller's
+  -- grad and gradients already given to another leaf (a rule may pass one
+  -- tensor to several inputs); such a gradient is copied.
+  local shared = {[root] = true, [grad] = true}
+  for _, t in ipairs(order) do
+    local g = grads[t]
+    if g and A.node(t) == nil and t.requires_grad then
+      local old = t.grad
+      if opts.create_graph then
+        if old then
+          t.grad = old + g
+        else
+          t.grad = (g:is_contiguous() and g ~= root) and g or g:clone()
+        end
+      else
+        if old then
+          g = old:detach() + g:detach()
+        elseif shared[g] or g.requires_grad or not g:is_contiguous() then
+          g = g:detach():clone()
+        end
+        shared[g] = true
+        -- a fresh tensor: zero_grad may hand its storage to the next backward
+        A.install_grad(t, g)
+      end
+    end
+  end
+end
+
+--- fm.grad(outputs, inputs [, {grad_outputs=, create_graph=, retain_graph=}])
+-- returns the list of gradients of sum(outputs * grad_outputs) with respect to
+-- each input, without touching .grad. Inputs the outputs do not depend on get
+-- zeros.
+function M.grad(outputs, inputs, opts)
+  opts = opts or {}
+  local single = fm.is_tensor(inputs)
+  outputs, inputs = as_list(outputs), as_list(inputs)
+  local gos = opts.grad_outputs and as_list(opts.grad_outputs) or {}
+  for i, out in ipairs(outputs) do
+    if not out.requires_grad then
+      error("grad: output " .. i .. " does not require grad", 0)
+    end
+    gos[i] = gos[i] or default_grad(out, "grad")
+  end
+  local grads = propagate(outputs, gos, opts)
+  local result = {}
+  for i, x in ipairs(inputs) do
+    local g = grads[x]
+    if g == nil then g = fm.zeros_like(x)
+    elseif not opts.create_graph then g = g:detach() end
+    result[i] = g
+  end
+  if single then return result[1] end
+  return result
+end
+
+--- fm.jvp(fn, inputs, tangents) -> outputs, output tangents: the forward-mode
+-- product J u of fn at inputs, by differentiating the (linear) vector-Jacobian
+-- product v -> J^T v with respect to v ("double vjp").
+function M.jvp(fn, inputs, tangents)
+  local single = fm.is_tensor(inputs)
+  inputs, tangents = as_list(inputs), as_list(tangents)
+  return fm.enable_grad(function()
+    local xs = {}
+    for i, x in ipairs(inputs) do xs[i] = x:detach():requires_grad_() end
+    local out = fn(table.unpack(xs))
+    local out_single = fm.is_tensor(out)
+    local outs = as_list(out)
+    local vs = {}
+    for i, o in ipairs(outs) do vs[i] = fm.zeros_like(o):requires_grad_() end
+    local gx = M.grad(outs, xs, {grad_outputs = vs, create_graph = true})
+    local used_g, used_t = {}, {}
+    for i, g in ipairs(gx) do
+      if g.requires_grad then used_g[#used_g + 1] = g; used_t[#used_t + 1] = tangents[i] end
+    end
+    local jv
+    if #used_g == 0 then
+      jv = {}
+      for i, o in ipairs(outs) do jv[i] = fm.zeros_like(o) end
+    else
+      jv = M.grad(used_g, vs, {grad_outputs = used_t})
+    end
+    for i, o in ipairs(outs) do outs[i] = o:detach() end
+    if out_single then return outs[1], jv[1] end
+    return outs, jv
+  end)
+end
+
+--- fm.gradcheck(fn, inputs [, {eps=1e-6, atol=1e-5, rtol=1e-3}]) compares the
+-- gradients of sum(fn(inputs) * w) (w fixed random weights) with central
+-- finite differences, input by input, element by element. Inputs should be
+-- float64. Returns true, or false and a message naming the worst element.
+function M.gradcheck(fn, inputs, opts)
+  opts = opts or {}
+  local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
+  inputs = as_list(inputs)
+  for i, x in ipairs(inputs) do
+    if x:dtype() ~= "float64" then
+      return false, "gradcheck: input " .. i .. " is " .. x:dtype() .. ", float64 expected"
+    end
+  end
+  local xs = {}
+  for i, x in ipairs(inputs) do xs[i] = x:clone():requires_grad_() end
+  local out0 = fm.enable_grad(function() return fn(table.unpack(xs)) end)
+  local w = fm.rand(out0:shape(), "float64") + 0.5
+  -- grad mode stays on: fn may itself take gradients (e.g. checking a
+  -- second derivative through fm.grad with create_graph)
+  local function scalar(...)
+    return fm.enable_grad(function(...) return (fn(...) * w):sum():item() end, ...)
+  end
+  local analytic = M.grad({(out0 * w):sum()}, xs)
+  for i, x in ipairs(xs) do
+    local flat = x:detach():view(-1)
+    local ga = analytic[i]:reshape(-1)
+    for k = 1, flat:numel() do
+      local old = flat[k]
+      flat[k] = old + eps
+      local fp = scalar(table.unpack(xs))
+      flat[k] = old - eps
+      local fmn = scalar(table.unpack(xs))
+      flat[k] = old
+      local numeric = (fp - fmn) / (2 * eps)
+      local a = ga[k]
+      if math.abs(a - numeric) > atol + rtol * math.abs(numeric) then
+        return false, string.format("gradcheck: input %d element %d: analytic %.10g, " ..
+          "finite difference %.10g", i, k, a, numeric)
+      end
+    end
+  end
+  return true
+end
+
+return M
