@@ -55,12 +55,12 @@ peak_kb() { "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ { gsub(/ /, "", $
 fmlua_run() { # threads C out
   env "${ENV[@]}" OPENBLAS_NUM_THREADS=$1 "$FMLUA" "$here/unet_step.lua" --channels $2 \
     --batch $BATCH --repeats $REPEATS --target-s $TARGET_S --warmup $WARMUP >"$3" 2>"$3.err" \
-    || { echo "# fmlua run failed (threads $1, C $2): $(tail -n 3 "$3.err" | tr '\n' ' ')"; }
+    || { echo "# fmlua run failed (threads $1, C $2): $(head -n 1 "$3.err")"; }
 }
 torch_run() { # threads C out
   env "${ENV[@]}" OMP_WAIT_POLICY=passive /usr/bin/python3 "$PEER/unet_train.py" --channels $2 \
     --batch $BATCH --threads $1 --repeats $REPEATS --target-s $TARGET_S --warmup $WARMUP \
-    >"$3" 2>"$3.err" || { echo "# torch run failed (threads $1, C $2): $(tail -n 3 "$3.err" | tr '\n' ' ')"; }
+    >"$3" 2>"$3.err" || { echo "# torch run failed (threads $1, C $2): $(head -n 1 "$3.err")"; }
 }
 
 run_setting() {
@@ -113,13 +113,13 @@ run_setting() {
         target = 1.5 * ttr; why = "1.5x torch"
         if (0.70 * lim < target) { target = 0.70 * lim; why = "70% of limit" }
         printf "%-26s %12.3f %12.3f %8s  limit %.3f (3 x %.2f GFLOP at %.0f GFLOP/s), fmlua at %.0f%% of it; target %.3f (%s): %s\n",
-          "train steps/s", ftr, ttr, ratio(ftr, ttr), lim, fl, g, lim > 0 ? 100 * ftr / lim : 0,
+          "train steps/s", ftr, ttr, ratio(ftr, ttr), lim, fl, g, (lim > 0 ? 100 * ftr / lim : 0),
           target, why, res(ftr > 0 && ftr >= target)
         printf "%-26s %12.3f %12.3f %8s\n", "forward calls/s", ffw, tfw, ratio(ffw, tfw)
         printf "%-26s %12.3f %12.3f %8s  target fmlua >= 2x torch: %s\n", "jvp calls/s", fjv, tjv,
           ratio(fjv, tjv), res(fjv > 0 && tjv > 0 && fjv >= 2 * tjv)
         printf "%-26s %12s %12s %8s  target fmlua <= 2: %s\n", "jvp time / forward time",
-          fjv > 0 ? sprintf("%.2f", ffw / fjv) : "n/a", tjv > 0 ? sprintf("%.2f", tfw / tjv) : "n/a", "",
+          (fjv > 0 ? sprintf("%.2f", ffw / fjv) : "n/a"), (tjv > 0 ? sprintf("%.2f", tfw / tjv) : "n/a"), "",
           res(fjv > 0 && ffw / fjv <= 2)
         printf "%-26s %12.1f %12.1f %8s  target fmlua <= 0.5x torch: %s\n", "peak RSS MB (train run)",
           rf / 1024, rt / 1024, ratio(rf, rt), res(rf > 0 && rt > 0 && rf <= 0.5 * rt)

@@ -24,6 +24,7 @@
 
 #include "core/lfm.h"
 #include "nn/layer.h"
+#include "ops/ops.h"
 
 #define FML_LAYER "fm.Layer"
 

@@ -35,18 +35,18 @@ end
 -- (sizes[l], sizes[l+1]) (engine/mlp.h's layout: forward is h @ W + b) and
 -- the activation after every layer but the last. The integrators run it in C
 -- (fm_mlp_field_eval; Euler without recording: fm_mlp_euler); called from
--- Lua, it computes the same network with tensor ops (differentiable).
+-- Lua, it runs the same network as one C layer of kind "mlp"
+-- (differentiable, with forward mode).
 local Mlp = {}
 Mlp.__index = Mlp
 
 function Mlp.__call(self, x, t)
   local h = fm.cat({x, time_column(x, t)}, 2)
-  local n = #self.params // 2
-  for l = 1, n do
-    h = h:mm(self.params[2 * l - 1]) + self.params[2 * l]
-    if l < n and self.act ~= "none" then h = h[self.act](h) end
+  if not self.layer then
+    self.layer = fm._layer.new("mlp", {sizes = self.sizes, act = self.act, dtype = self.dtype},
+                               self.params)
   end
-  return h
+  return self.layer:apply(self.params, h)
 end
 
 function M.mlp(spec)
@@ -60,19 +60,21 @@ function M.mlp(spec)
     dtype = spec.dtype or p[1]:dtype(), params = p}, Mlp)
 end
 
---- The value the C integrators receive for a field: a fused network's C
--- handle (net:fused(), an fm.Mlp with sizes/act/dtype/params) becomes an
--- fm.field.mlp table; anything else is passed as is.
+--- The value the C integrators receive for a field: a network whose fused
+-- C layer is an MLP (net:fused(), a layer of kind "mlp") becomes an
+-- fm.field.mlp table over its current parameters; anything else is passed
+-- as is.
 function M.resolve(f)
   if getmetatable(f) == Field then
     local net = f.net
-    if type(net) == "table" and type(net.fused) == "function" then
+    if type(net) == "table" and type(net.fused) == "function" and net.flat_params then
       local ok, h = pcall(net.fused, net)
       if ok and h ~= nil then
-        local ok2, fused = pcall(function()
-          return M.mlp{sizes = h:sizes(), act = h:act(), dtype = h:dtype(), params = h:params()}
-        end)
-        if ok2 then return fused end
+        local cfg = h:config()
+        if cfg.kind == "mlp" then
+          return M.mlp{sizes = cfg.sizes, act = cfg.act, dtype = cfg.dtype,
+                       params = net:flat_params()}
+        end
       end
     end
   end

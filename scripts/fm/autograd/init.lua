@@ -1,17 +1,23 @@
--- fm.autograd — reverse-mode automatic differentiation over the graph that
--- the C bindings record (bindings/autograd.c): each tensor made by a
--- differentiable op from tensors that require grad holds a node
+-- fm.autograd — automatic differentiation, in one home:
+--   init.lua      the graph and its traversal: backward, fm.grad, fm.jvp,
+--                 fm.gradcheck (this file)
+--   rules.lua     every reverse-mode rule (one of them, "layer", calls the
+--                 C backward of a layer kind)
+--   jvp.lua       every forward-mode rule (true forward mode)
+--   composed.lua  each layer kind written with differentiable ops, for
+--                 higher-order derivatives through layers
+-- The C bindings record the graph (bindings/core/autograd.c): each tensor
+-- made by a differentiable op from tensors that require grad holds a node
 --   { op = "mul", [1] = a, [2] = b, saved = {...} }.
--- The backward rules below are written with fm's own differentiable ops, so a
--- backward pass run with create_graph = true is itself recorded: gradients of
--- gradients, and forward-mode products by the double-vjp trick (fm.jvp).
 local fm = require "fm"
 local A = fm._autograd
 local is_tensor = fm.is_tensor
 
 local M = {}
-local rules = {}
+local rules = require "fm.autograd.rules"
+local fwd = require "fm.autograd.jvp"
 M.rules = rules
+M.forward_rules = fwd
 
 -- ---- the traversal -------------------------------------------------------------
 
@@ -160,36 +166,98 @@ function M.grad(outputs, inputs, opts)
   return result
 end
 
---- fm.jvp(fn, inputs, tangents) -> outputs, output tangents: the forward-mode
--- product J u of fn at inputs, by differentiating the (linear) vector-Jacobian
--- product v -> J^T v with respect to v ("double vjp").
-function M.jvp(fn, inputs, tangents)
-  local single = fm.is_tensor(inputs)
-  inputs, tangents = as_list(inputs), as_list(tangents)
-  return fm.enable_grad(function()
-    local xs = {}
-    for i, x in ipairs(inputs) do xs[i] = x:detach():requires_grad_() end
-    local out = fn(table.unpack(xs))
-    local out_single = fm.is_tensor(out)
-    local outs = as_list(out)
-    local vs = {}
-    for i, o in ipairs(outs) do vs[i] = fm.zeros_like(o):requires_grad_() end
-    local gx = M.grad(outs, xs, {grad_outputs = vs, create_graph = true})
-    local used_g, used_t = {}, {}
-    for i, g in ipairs(gx) do
-      if g.requires_grad then used_g[#used_g + 1] = g; used_t[#used_t + 1] = tangents[i] end
-    end
-    local jv
-    if #used_g == 0 then
-      jv = {}
-      for i, o in ipairs(outs) do jv[i] = fm.zeros_like(o) end
-    else
-      jv = M.grad(used_g, vs, {grad_outputs = used_t})
-    end
-    for i, o in ipairs(outs) do outs[i] = o:detach() end
-    if out_single then return outs[1], jv[1] end
-    return outs, jv
+-- ---- forward mode ---------------------------------------------------------------
+
+local function tangent_of(x)
+  if not is_tensor(x) then return nil end
+  return A.tangent(x)
+end
+
+--- The forward rule of one op, run by the recording hook while an fm.jvp
+-- runs (bindings/core/autograd.c): the output's tangent, or nil for zero.
+-- Tangent propagation is suspended inside (a rule's own ops are plain
+-- values); grad mode is on only under create_graph.
+function M.forward_rule(node, out)
+  local rule = fwd[node.op]
+  if not rule then error("fm.jvp: no forward rule for op '" .. node.op .. "'", 0) end
+  local was = A.fwd_suspend()
+  local ok, t = pcall(function()
+    if A.fwd_graph() then return fm.enable_grad(rule, node, out, tangent_of) end
+    return fm.no_grad(rule, node, out, tangent_of)
   end)
+  A.fwd_resume(was)
+  if not ok then error(t, 0) end
+  if t ~= nil and not t:is_contiguous() then
+    t = A.fwd_graph() and t:contiguous() or fm.no_grad(t.contiguous, t)
+  end
+  return t
+end
+
+local function check_tangent(x, t, what)
+  if not is_tensor(t) then
+    error(string.format("fm.jvp: %s is %s, a tensor expected", what, type(t)), 3)
+  end
+  local xs, ts = x:shape(), t:shape()
+  local same = #xs == #ts and x:dtype() == t:dtype()
+  for i = 1, #xs do same = same and xs[i] == ts[i] end
+  if not same then
+    error(string.format("fm.jvp: %s has shape (%s) %s, its input (%s) %s", what,
+      table.concat(ts, ", "), t:dtype(), table.concat(xs, ", "), x:dtype()), 3)
+  end
+  if not t:is_contiguous() then t = t:contiguous() end
+  return t:detach()
+end
+
+--- fm.jvp(fn, inputs, tangents [, opts]) -> outputs, output tangents: the
+-- forward-mode product J u of fn at inputs, by true forward mode: every op
+-- fn runs computes its output's tangent beside its value (jvp.lua; a layer
+-- runs its C tangent forward). opts:
+--   create_graph = true   the tangents are recorded for reverse mode, so a
+--                         loss of them can be differentiated (TVM)
+--   params = {p, ...}, param_tangents = {v, ...}   tangents of tensors fn
+--                         uses without taking them as inputs (a module's
+--                         parameters: net:parameters())
+-- The outputs keep their graph (they are fn's own values: a loss of them
+-- can be differentiated); without create_graph the tangents are detached.
+function M.jvp(fn, inputs, tangents, opts)
+  opts = opts or {}
+  inputs = as_list(inputs)
+  tangents = tangents == nil and {} or as_list(tangents)
+  local params, ptans = opts.params or {}, opts.param_tangents or {}
+  if #ptans ~= #params then
+    error("fm.jvp: " .. #params .. " params but " .. #ptans .. " param_tangents", 2)
+  end
+  for i, x in ipairs(inputs) do
+    if not is_tensor(x) then error("fm.jvp: input " .. i .. " is not a tensor", 2) end
+    if tangents[i] ~= nil then tangents[i] = check_tangent(x, tangents[i], "tangent " .. i) end
+  end
+  for i, p in ipairs(params) do ptans[i] = check_tangent(p, ptans[i], "param_tangents[" .. i .. "]") end
+  A.fwd_begin(opts.create_graph and true or false)
+  local ok, out, jv = pcall(function()
+    local xs = {}
+    for i, x in ipairs(inputs) do
+      xs[i] = A.alias(x)
+      if tangents[i] ~= nil then A.set_tangent(xs[i], tangents[i]) end
+    end
+    for i, p in ipairs(params) do A.set_tangent(p, ptans[i]) end
+    local res = fn(table.unpack(xs, 1, #inputs))
+    local outs = as_list(res)
+    local tv = {}
+    for i, o in ipairs(outs) do
+      if not is_tensor(o) then error("fm.jvp: the function returned a " .. type(o), 0) end
+      local t = A.tangent(o)
+      if t == nil then t = fm.zeros_like(o:detach())
+      elseif not opts.create_graph then t = t:detach() end
+      tv[i] = t
+      A.set_tangent(o, nil)
+    end
+    if is_tensor(res) then return outs[1], tv[1] end
+    return outs, tv
+  end)
+  for _, p in ipairs(params) do A.set_tangent(p, nil) end
+  A.fwd_end()
+  if not ok then error(out, 2) end
+  return out, jv
 end
 
 --- fm.gradcheck(fn, inputs [, {eps=1e-6, atol=1e-5, rtol=1e-3}]) compares the

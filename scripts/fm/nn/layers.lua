@@ -1,15 +1,59 @@
--- fm.nn layers: Linear, activations, time and label embeddings, and the MLP
--- with its fused C path (bindings/mlp.c over engine/mlp.h). Loaded by
--- fm/nn.lua, which passes its table in.
+-- fm.nn layers: each layer is a thin Lua class over one C layer kind
+-- (engine/nn/layer.h, bindings/nn/layer.c), as Torch7's nn classes sit over
+-- THNN: the class owns the parameters and the configuration, the C kind does
+-- forward, backward (one autograd node per layer) and the tangent forward.
+-- Image tensors are NCHW float32. Loaded by fm/nn/init.lua.
 local fm = require "fm"
-local autograd = require "fm.autograd"
 
 return function(nn)
   local init = nn.init
+  local new_layer = fm._layer.new
 
-  -- ---- Linear ---------------------------------------------------------------
-  -- y = x W + b with W of shape (in, out) (the transpose of torch's weight),
-  -- both initialised as torch.nn.Linear: U(-1/sqrt(in), 1/sqrt(in)).
+  local function int_arg(v, what)
+    if math.type(v) ~= "integer" or v < 1 then
+      error(what .. ": a positive integer expected, got " .. tostring(v), 3)
+    end
+    return v
+  end
+
+  -- self._layer over the parameters named in `names` (present ones only)
+  local function attach(self, kind, cfg, names)
+    local ps = {}
+    for _, k in ipairs(names) do
+      if self[k] ~= nil then ps[#ps + 1] = self[k] end
+    end
+    rawset(self, "_names", names)
+    rawset(self, "_layer", new_layer(kind, cfg, ps))
+  end
+
+  -- the current parameters, in the layer's order (they may have been
+  -- replaced by assignment since the layer was made)
+  local function params(self)
+    local ps = {}
+    for _, k in ipairs(self._names) do
+      local p = self[k]
+      if p ~= nil then ps[#ps + 1] = p end
+    end
+    return ps
+  end
+
+  local function run(self, ...)
+    return self._layer:apply(params(self), ...)
+  end
+
+  local function contiguous(x, what)
+    if not fm.is_tensor(x) then error(what .. ": a tensor expected, got " .. type(x), 3) end
+    if not x:is_contiguous() then return x:contiguous() end
+    return x
+  end
+
+  local function uniform_param(self, name, shape, bound, dt)
+    self:param(name, init.uniform(fm.zeros(shape, dt), -bound, bound))
+  end
+
+  -- ---- Linear -----------------------------------------------------------------
+  -- y = x W + b over the last dim, W (in, out) (the transpose of torch's
+  -- weight), both U(-1/sqrt(in), 1/sqrt(in)) as torch.nn.Linear.
   local Linear = nn.class("Linear")
   nn.Linear = Linear
   function Linear:init(n_in, n_out, opts)
@@ -20,22 +64,143 @@ return function(nn)
     rawset(self, "in_features", n_in)
     rawset(self, "out_features", n_out)
     local k = 1 / math.sqrt(n_in)
-    self:param("weight", init.uniform(fm.zeros({n_in, n_out}, dt), -k, k))
-    if opts.bias ~= false then
-      self:param("bias", init.uniform(fm.zeros({n_out}, dt), -k, k))
-    end
+    uniform_param(self, "weight", {n_in, n_out}, k, dt)
+    if opts.bias ~= false then uniform_param(self, "bias", {n_out}, k, dt) end
+    attach(self, "linear", {dtype = dt, ["in"] = n_in, out = n_out, bias = opts.bias ~= false},
+           {"weight", "bias"})
   end
-  function Linear:forward(x)
-    local y = x:mm(self.weight)
-    if self.bias then y = y + self.bias end
-    return y
-  end
+  function Linear:forward(x) return run(self, contiguous(x, "Linear")) end
   function Linear:extra_repr()
     return string.format("in=%d, out=%d%s", self.in_features, self.out_features,
                          self.bias and "" or ", bias=false")
   end
 
-  -- ---- activations --------------------------------------------------------------
+  -- ---- Conv2d -------------------------------------------------------------------
+  -- torch.nn.Conv2d(cin, cout, k, stride, padding) (dilation 1, groups 1):
+  -- weight (cout, cin, k, k) and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+  -- fan_in = cin k^2 (torch's kaiming_uniform(a = sqrt 5)).
+  local Conv2d = nn.class("Conv2d")
+  nn.Conv2d = Conv2d
+  function Conv2d:init(cin, cout, k, opts)
+    opts = opts or {}
+    int_arg(cin, "fm.nn.Conv2d: in channels")
+    int_arg(cout, "fm.nn.Conv2d: out channels")
+    int_arg(k, "fm.nn.Conv2d: kernel size")
+    local dt = opts.dtype or fm.get_default_dtype()
+    local stride, pad = opts.stride or 1, opts.padding or 0
+    for key, v in pairs{in_channels = cin, out_channels = cout, kernel = k, stride = stride,
+                        padding = pad} do rawset(self, key, v) end
+    local bound = 1 / math.sqrt(cin * k * k)
+    uniform_param(self, "weight", {cout, cin, k, k}, bound, dt)
+    if opts.bias ~= false then uniform_param(self, "bias", {cout}, bound, dt) end
+    attach(self, "conv2d", {dtype = dt, ["in"] = cin, out = cout, kernel = k, stride = stride,
+                            padding = pad, bias = opts.bias ~= false}, {"weight", "bias"})
+  end
+  function Conv2d:forward(x) return run(self, contiguous(x, "Conv2d")) end
+  function Conv2d:extra_repr()
+    return string.format("%d, %d, kernel=%d, stride=%d, padding=%d%s", self.in_channels,
+      self.out_channels, self.kernel, self.stride, self.padding,
+      self.bias and "" or ", bias=false")
+  end
+
+  -- ---- normalisation ---------------------------------------------------------------
+  -- torch.nn.GroupNorm(groups, channels, eps) with weight 1 and bias 0;
+  -- opts.act = "silu" applies SiLU in the same pass (a ResBlock's SiLU(GN(h))).
+  local GroupNorm = nn.class("GroupNorm")
+  nn.GroupNorm = GroupNorm
+  function GroupNorm:init(groups, channels, opts)
+    opts = opts or {}
+    int_arg(groups, "fm.nn.GroupNorm: groups")
+    int_arg(channels, "fm.nn.GroupNorm: channels")
+    local dt = opts.dtype or fm.get_default_dtype()
+    rawset(self, "groups", groups)
+    rawset(self, "channels", channels)
+    rawset(self, "act", opts.act or "none")
+    self:param("weight", fm.ones({channels}, dt))
+    self:param("bias", fm.zeros({channels}, dt))
+    attach(self, "group_norm", {dtype = dt, groups = groups, ["in"] = channels,
+                                eps = opts.eps or 1e-5, act = opts.act}, {"weight", "bias"})
+  end
+  function GroupNorm:forward(x) return run(self, contiguous(x, "GroupNorm")) end
+  function GroupNorm:extra_repr()
+    return string.format("%d, %d%s", self.groups, self.channels,
+                         self.act ~= "none" and (", act=" .. self.act) or "")
+  end
+
+  -- torch.nn.LayerNorm(d): over the last dim, weight 1 and bias 0.
+  local LayerNorm = nn.class("LayerNorm")
+  nn.LayerNorm = LayerNorm
+  function LayerNorm:init(d, opts)
+    opts = opts or {}
+    int_arg(d, "fm.nn.LayerNorm: size")
+    local dt = opts.dtype or fm.get_default_dtype()
+    rawset(self, "size", d)
+    self:param("weight", fm.ones({d}, dt))
+    self:param("bias", fm.zeros({d}, dt))
+    attach(self, "layer_norm", {dtype = dt, ["in"] = d, eps = opts.eps or 1e-5},
+           {"weight", "bias"})
+  end
+  function LayerNorm:forward(x) return run(self, contiguous(x, "LayerNorm")) end
+  function LayerNorm:extra_repr() return tostring(self.size) end
+
+  -- ---- resampling -------------------------------------------------------------------
+  local function resample_class(name, kind)
+    local cls = nn.class(name)
+    function cls:init(f, opts)
+      opts = opts or {}
+      rawset(self, "factor", int_arg(f or 2, "fm.nn." .. name .. ": factor"))
+      attach(self, kind, {dtype = opts.dtype or fm.get_default_dtype(), factor = self.factor}, {})
+    end
+    function cls:forward(x) return run(self, contiguous(x, name)) end
+    function cls:extra_repr() return tostring(self.factor) end
+    return cls
+  end
+  --- fm.nn.Upsample(f): nearest neighbour, (N, C, H, W) -> (N, C, fH, fW).
+  nn.Upsample = resample_class("Upsample", "upsample")
+  --- fm.nn.AvgPool2d(f): mean of f x f windows, stride f.
+  nn.AvgPool2d = resample_class("AvgPool2d", "avg_pool")
+
+  -- fm.nn.cat(list): concatenation along the channels (dim 2 in Lua's
+  -- numbering) as one layer node; a concat layer per count and dtype.
+  local concat_layers = {}
+  function nn.cat(list)
+    local n, dt = #list, list[1]:dtype()
+    local key = dt .. n
+    local l = concat_layers[key]
+    if not l then
+      l = new_layer("concat", {dtype = dt, ninputs = n}, {})
+      concat_layers[key] = l
+    end
+    local xs = {}
+    for i, x in ipairs(list) do xs[i] = contiguous(x, "fm.nn.cat") end
+    return l:apply({}, table.unpack(xs, 1, n))
+  end
+
+  -- ---- attention --------------------------------------------------------------------
+  -- h + proj(softmax(q^T k / sqrt(d)) v) over the positions, q, k, v =
+  -- qkv(GroupNorm(h)) (1 x 1 convolutions), heads of d = channels / heads.
+  local Attention = nn.class("Attention")
+  nn.Attention = Attention
+  function Attention:init(channels, opts)
+    opts = opts or {}
+    int_arg(channels, "fm.nn.Attention: channels")
+    local dt = opts.dtype or fm.get_default_dtype()
+    local heads = opts.heads or 1
+    rawset(self, "channels", channels)
+    rawset(self, "heads", heads)
+    self.n = GroupNorm(opts.groups or 8, channels, {dtype = dt})
+    self.qkv = Conv2d(channels, 3 * channels, 1, {dtype = dt})
+    self.proj = Conv2d(channels, channels, 1, {dtype = dt})
+    rawset(self, "_core", new_layer("attention", {dtype = dt, ["in"] = channels, heads = heads}, {}))
+  end
+  function Attention:forward(h)
+    return h + self.proj(self._core:apply({}, self.qkv(self.n(h))))
+  end
+  function Attention:extra_repr()
+    return string.format("%d, heads=%d", self.channels, self.heads)
+  end
+
+  -- ---- activations ---------------------------------------------------------------------
   local acts = {silu = "SiLU", relu = "ReLU", tanh = "Tanh", gelu = "GELU",
                 sigmoid = "Sigmoid", none = "Identity"}
   local act_class = {}
@@ -57,7 +222,7 @@ return function(nn)
     return cls()
   end
 
-  -- ---- time embedding ---------------------------------------------------------
+  -- ---- time embedding ---------------------------------------------------------------
   -- emb(t)_k = cos(scale t f_k), emb(t)_{half+k} = sin(scale t f_k),
   -- f_k = max_period^(-k / half), k = 0 .. half-1 (transformer / DDPM
   -- embedding); an odd dim gets a final zero column.
@@ -97,121 +262,86 @@ return function(nn)
   end
   nn.time_embedding = function(opts) return TimeEmbedding(opts) end
 
-  -- ---- class-label embedding ----------------------------------------------------
-  -- labels 1 .. classes, and classes + 1 = emb.null, the "no label" used by
-  -- classifier-free guidance. Weight (classes + 1, dim) ~ N(0, 1) as torch.
+  -- ---- embedding -----------------------------------------------------------------------
+  -- fm.nn.Embedding(n, d): rows 1..n of a weight (n, d) ~ N(0, 1) as torch.
+  -- fm.nn.Embedding{classes = K, dim = d} (fm.nn.embedding): class labels
+  -- 1..K and K + 1 = emb.null, the "no label" of classifier-free guidance.
   local Embedding = nn.class("Embedding")
   nn.Embedding = Embedding
-  function Embedding:init(opts)
-    assert(opts and opts.classes and opts.dim, "fm.nn.embedding{classes=, dim=} expected")
-    rawset(self, "classes", opts.classes)
-    rawset(self, "null", opts.classes + 1)
+  function Embedding:init(a, b, opts)
+    local n, d
+    if type(a) == "table" then
+      opts = a
+      assert(opts.classes and opts.dim, "fm.nn.Embedding{classes=, dim=} expected")
+      rawset(self, "classes", opts.classes)
+      rawset(self, "null", opts.classes + 1)
+      n, d = opts.classes + 1, opts.dim
+    else
+      opts = opts or {}
+      n, d = int_arg(a, "fm.nn.Embedding: rows"), int_arg(b, "fm.nn.Embedding: dim")
+    end
     local dt = opts.dtype or fm.get_default_dtype()
-    self:param("weight", init.normal(fm.zeros({opts.classes + 1, opts.dim}, dt), 0, 1))
+    rawset(self, "rows", n)
+    self:param("weight", init.normal(fm.zeros({n, d}, dt), 0, 1))
+    attach(self, "embedding", {dtype = dt, ["in"] = n, out = d, index_base = 1}, {"weight"})
+  end
+  local function labels_of(labels)
+    if type(labels) == "table" then return fm.tensor(labels, "int64") end
+    if type(labels) == "number" then return fm.tensor({labels}, "int64") end
+    if not fm.is_tensor(labels) then
+      error("fm.nn.Embedding: labels must be an int64 tensor, a table or a number", 3)
+    end
+    if labels:dtype() ~= "int64" then labels = labels:to("int64") end
+    return labels:is_contiguous() and labels or labels:contiguous()
   end
   function Embedding:forward(labels)
-    if type(labels) == "table" then labels = fm.tensor(labels, "int64") end
-    return self.weight:index(1, labels:reshape(-1))
+    local l = labels_of(labels)
+    return run(self, l:dim() == 0 and l:reshape(1) or l)
   end
   --- emb:drop(labels, p): each label replaced by emb.null with probability p.
   function Embedding:drop(labels, p)
-    if type(labels) == "table" then labels = fm.tensor(labels, "int64") end
+    assert(self.null, "emb:drop: an embedding made with {classes=, dim=} has a null label")
+    labels = labels_of(labels)
     local keep = fm.rand({labels:numel()}, "float64"):ge(p):to("int64")
     return labels:reshape(-1) * keep + (1 - keep) * self.null
   end
   function Embedding:extra_repr()
     local s = self.weight:shape()
-    return string.format("classes=%d, dim=%d, null=%d", self.classes, s[2], self.null)
+    if self.classes then
+      return string.format("classes=%d, dim=%d, null=%d", self.classes, s[2], self.null)
+    end
+    return string.format("%d, %d", s[1], s[2])
   end
   nn.embedding = function(opts) return Embedding(opts) end
 
-  -- ---- MLP --------------------------------------------------------------------------
-  local MLP = nn.class("MLP")
-  nn.MLP = MLP
-  local fusable = {silu = true, relu = true, tanh = true, gelu = true,
-                   sigmoid = true, none = true}
-  function MLP:init(opts)
-    assert(opts and opts.inputs and opts.outputs,
-           "fm.nn.mlp{inputs=, hidden={...}, outputs=} expected")
-    local act = opts.act or "silu"
-    local dt = opts.dtype or fm.get_default_dtype()
-    local sizes = {opts.inputs}
-    for _, h in ipairs(opts.hidden or {}) do sizes[#sizes + 1] = h end
-    sizes[#sizes + 1] = opts.outputs
-    local mods, plist = {}, {}
-    for l = 1, #sizes - 1 do
-      local lin = Linear(sizes[l], sizes[l + 1], {dtype = dt})
-      mods[#mods + 1] = lin
-      plist[#plist + 1] = lin.weight
-      plist[#plist + 1] = lin.bias
-      if l < #sizes - 1 then mods[#mods + 1] = nn.activation(act) end
-    end
-    self.layers = nn.Sequential(mods)
-    rawset(self, "sizes", sizes)
-    rawset(self, "act", act)
-    rawset(self, "dtype", dt)
-    if opts.fused ~= false and fusable[act] and (dt == "float32" or dt == "float64") then
-      rawset(self, "_fused", fm._mlp.new(sizes, act, dt, plist))
-    end
+  -- ---- ResBlock -------------------------------------------------------------------------
+  -- Res(a -> b)(h, e) = conv3x3(SiLU(GN(h))) + Linear(e) over the pixels,
+  -- then conv3x3(SiLU(GN(.))), plus h (or a 1 x 1 conv of h when a ~= b);
+  -- GN = GroupNorm(8) with its SiLU fused. The block of UNet-S.
+  local ResBlock = nn.class("ResBlock")
+  nn.ResBlock = ResBlock
+  function ResBlock:init(cin, cout, emb_dim, opts)
+    opts = opts or {}
+    local dt, g = opts.dtype or fm.get_default_dtype(), opts.groups or 8
+    rawset(self, "in_channels", cin)
+    rawset(self, "out_channels", cout)
+    self.n1 = GroupNorm(g, cin, {act = "silu", dtype = dt})
+    self.c1 = Conv2d(cin, cout, 3, {padding = 1, dtype = dt})
+    if emb_dim then self.emb = Linear(emb_dim, cout, {dtype = dt}) end
+    self.n2 = GroupNorm(g, cout, {act = "silu", dtype = dt})
+    self.c2 = Conv2d(cout, cout, 3, {padding = 1, dtype = dt})
+    if cin ~= cout then self.skip = Conv2d(cin, cout, 1, {dtype = dt}) end
   end
-  function MLP:forward(x)
-    local h = self._fused
-    if h and fm.is_tensor(x) and x:dim() == 2 and x:dtype() == self.dtype
-       and x:is_contiguous() then
-      return h:forward(x)
+  function ResBlock:forward(h, e)
+    local y = self.c1(self.n1(h))
+    if self.emb then
+      local s = y:shape()
+      y = y + self.emb(e):reshape(s[1], s[2], 1, 1)
     end
-    return self.layers(x)
+    y = self.c2(self.n2(y))
+    return y + (self.skip and self.skip(h) or h)
   end
-  function MLP:fused() return self._fused end
-  nn.mlp = function(opts) return MLP(opts) end
-
-  -- The backward rule of the fused node {x, W1, b1, ..., saved = {h, gen}}:
-  -- one C call, unless a differentiable backward is needed (create_graph: jvp,
-  -- double backward) or the workspace was reused by a later forward; then the
-  -- forward is recomputed with composed ops and differentiated by hand below,
-  -- with ops that are themselves recorded when grad mode is on.
-  local dact = {
-    silu = function(z) return z:silu_grad() end,
-    relu = function(z) return z:relu_grad() end,
-    tanh = function(z) return z:tanh_grad() end,
-    gelu = function(z) return z:gelu_grad() end,
-    sigmoid = function(z) return z:sigmoid_grad() end,
-  }
-  local function generic_vjp(h, node, g)
-    local act = h:act()
-    local L = (#node - 1) // 2
-    local hs, zs = {node[1]}, {}
-    for l = 1, L do
-      local z = hs[l]:mm(node[2 * l]) + node[2 * l + 1]
-      zs[l] = z
-      if l < L and act ~= "none" then hs[l + 1] = z[act](z)
-      elseif l < L then hs[l + 1] = z end
-    end
-    local out, gz = {}, g
-    for l = L, 1, -1 do
-      out[2 * l] = hs[l]:t():mm(gz)
-      out[2 * l + 1] = gz:sum(1)
-      local gh = gz:mm(node[2 * l]:t())
-      if l > 1 then
-        gz = act == "none" and gh or gh * dact[act](zs[l - 1])
-      else
-        out[1] = gh
-      end
-    end
-    return table.unpack(out, 1, 2 * L + 1)
-  end
-  nn._mlp_generic_vjp = generic_vjp
-
-  autograd.rules.mlp = function(node, g)
-    local h, gen = node.saved[1], node.saved[2]
-    if not fm.is_grad_enabled() then
-      if not g:is_contiguous() then g = g:contiguous() end
-      local res = table.pack(h:backward(g, gen, node[1].requires_grad))
-      if res[1] ~= nil then
-        if res[1] == false then res[1] = nil end
-        return table.unpack(res, 1, res.n)
-      end
-    end
-    return generic_vjp(h, node, g)
+  function ResBlock:extra_repr()
+    return string.format("%d -> %d", self.in_channels, self.out_channels)
   end
 end
