@@ -140,12 +140,13 @@ void fmL_record(lua_State *L, const char *op, int out_idx, int n,
     out_idx = lua_absindex(L, out_idx);
     int grad = fmL_grad_needed(L, n, in_idx), tan = tangent_needed(L, n, in_idx);
     push_node(L, op, n, in_idx, nextra);
+    if (grad) { /* first: a forward rule may use the output in its graph */
+        lua_pushvalue(L, -1);
+        keep_node(L, out_idx);
+    }
     if (tan)
         run_forward_rule(L, lua_gettop(L), out_idx);
-    if (grad)
-        keep_node(L, out_idx);
-    else
-        lua_pop(L, 1);
+    lua_pop(L, 1);
 }
 
 void fmL_record_node(lua_State *L, const char *op, int out_idx, int n,

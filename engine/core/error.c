@@ -21,10 +21,13 @@ const char *fm_last_error(void) { return last_error; }
 
 const char *fm_status_name(fm_status status)
 {
-    static const char *names[] = {"ok", "shape mismatch", "wrong dtype",
-                                  "index out of range", "bad value",
-                                  "non-contiguous tensor", "out of memory",
-                                  "i/o error", "interrupted"};
+    static const char *const names[] = {
+        [FM_OK] = "ok", [FM_ESHAPE] = "shape mismatch", [FM_ETYPE] = "wrong dtype",
+        [FM_EINDEX] = "index out of range", [FM_EVALUE] = "bad value",
+        [FM_ELAYOUT] = "non-contiguous tensor", [FM_ENOMEM] = "out of memory",
+        [FM_EIO] = "i/o error", [FM_EINTERRUPT] = "interrupted"};
+    _Static_assert(sizeof names / sizeof names[0] == FM_EINTERRUPT + 1,
+                   "one name per status");
     if ((unsigned)status < sizeof names / sizeof names[0])
         return names[status];
     return "unknown error";

@@ -8,8 +8,12 @@
 
 fm_status fm_ode_method_parse(const char *name, fm_ode_method *out)
 {
-    static const char *names[] = {"euler", "midpoint", "heun", "rk4", "dopri5"};
-    for (int i = 0; i < 5; i++)
+    static const char *const names[] = {
+        [FM_ODE_EULER] = "euler", [FM_ODE_MIDPOINT] = "midpoint",
+        [FM_ODE_HEUN] = "heun", [FM_ODE_RK4] = "rk4", [FM_ODE_DOPRI5] = "dopri5"};
+    _Static_assert(sizeof names / sizeof names[0] == FM_ODE_DOPRI5 + 1,
+                   "one name per ODE method");
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(name, names[i]) == 0) { *out = (fm_ode_method)i; return FM_OK; }
     return fm_error(FM_EVALUE, "ode: unknown method '%s' (euler, midpoint, heun, rk4, dopri5)",
                     name);

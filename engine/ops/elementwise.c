@@ -18,16 +18,56 @@
 
 /* ---- names -------------------------------------------------------------- */
 
-static const char *const binop_names[FM_BINOP_COUNT] = {
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2",
-    "eq", "ne", "lt", "le", "gt", "ge"};
+static const char *const binop_names[] = {
+    [FM_ADD] = "add",
+    [FM_SUB] = "sub",
+    [FM_MUL] = "mul",
+    [FM_DIV] = "div",
+    [FM_POW] = "pow",
+    [FM_MAXIMUM] = "maximum",
+    [FM_MINIMUM] = "minimum",
+    [FM_ATAN2] = "atan2",
+    [FM_EQ] = "eq",
+    [FM_NE] = "ne",
+    [FM_LT] = "lt",
+    [FM_LE] = "le",
+    [FM_GT] = "gt",
+    [FM_GE] = "ge",
+};
+_Static_assert(sizeof binop_names / sizeof binop_names[0] == FM_BINOP_COUNT, "one name per binary op");
 
-static const char *const unop_names[FM_UNOP_COUNT] = {
-    "neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "silu",
-    "relu", "gelu", "softplus", "abs", "sign", "square", "reciprocal",
-    "log1p", "expm1", "floor", "ceil", "round", "sigmoid_grad", "silu_grad",
-    "gelu_grad", "tanh_grad", "relu_grad", "softplus_grad", "isnan",
-    "isfinite"};
+static const char *const unop_names[] = {
+    [FM_NEG] = "neg",
+    [FM_EXP] = "exp",
+    [FM_LOG] = "log",
+    [FM_SQRT] = "sqrt",
+    [FM_SIN] = "sin",
+    [FM_COS] = "cos",
+    [FM_TANH] = "tanh",
+    [FM_SIGMOID] = "sigmoid",
+    [FM_SILU] = "silu",
+    [FM_RELU] = "relu",
+    [FM_GELU] = "gelu",
+    [FM_SOFTPLUS] = "softplus",
+    [FM_ABS] = "abs",
+    [FM_SIGN] = "sign",
+    [FM_SQUARE] = "square",
+    [FM_RECIPROCAL] = "reciprocal",
+    [FM_LOG1P] = "log1p",
+    [FM_EXPM1] = "expm1",
+    [FM_FLOOR] = "floor",
+    [FM_CEIL] = "ceil",
+    [FM_ROUND] = "round",
+    [FM_SIGMOID_GRAD] = "sigmoid_grad",
+    [FM_SILU_GRAD] = "silu_grad",
+    [FM_GELU_GRAD] = "gelu_grad",
+    [FM_TANH_GRAD] = "tanh_grad",
+    [FM_RELU_GRAD] = "relu_grad",
+    [FM_SOFTPLUS_GRAD] = "softplus_grad",
+    [FM_ISNAN] = "isnan",
+    [FM_ISFINITE] = "isfinite",
+};
+_Static_assert(sizeof unop_names / sizeof unop_names[0] == FM_UNOP_COUNT, "one name per unary op");
 
 const char *fm_binop_name(fm_binop op)
 {
@@ -172,9 +212,14 @@ typedef void (*bin_kernel)(int64_t n, void *o, int64_t so, const void *a,
     DEF_BIN(le_##S, T, x <= y ? (T)1 : (T)0)               \
     DEF_BIN(gt_##S, T, x > y ? (T)1 : (T)0)                \
     DEF_BIN(ge_##S, T, x >= y ? (T)1 : (T)0)               \
-    static const bin_kernel bin_##S[FM_BINOP_COUNT] = {    \
-        add_##S, sub_##S, mul_##S, div_##S, pow_##S, max_##S, min_##S, \
-        atan2_##S, eq_##S, ne_##S, lt_##S, le_##S, gt_##S, ge_##S};
+    static const bin_kernel bin_##S[] = {                  \
+        [FM_ADD] = add_##S, [FM_SUB] = sub_##S, [FM_MUL] = mul_##S, \
+        [FM_DIV] = div_##S, [FM_POW] = pow_##S, [FM_MAXIMUM] = max_##S, \
+        [FM_MINIMUM] = min_##S, [FM_ATAN2] = atan2_##S, [FM_EQ] = eq_##S, \
+        [FM_NE] = ne_##S, [FM_LT] = lt_##S, [FM_LE] = le_##S, \
+        [FM_GT] = gt_##S, [FM_GE] = ge_##S};                   \
+    _Static_assert(sizeof bin_##S / sizeof bin_##S[0] == FM_BINOP_COUNT, \
+                   "one kernel per binary op");
 
 DEF_BIN_FLOAT(f32, float, powf, atan2f)
 DEF_BIN_FLOAT(f64, double, pow, atan2)
@@ -192,9 +237,23 @@ DEF_BIN(lt_i64, int64_t, x < y)
 DEF_BIN(le_i64, int64_t, x <= y)
 DEF_BIN(gt_i64, int64_t, x > y)
 DEF_BIN(ge_i64, int64_t, x >= y)
-static const bin_kernel bin_i64[FM_BINOP_COUNT] = {
-    add_i64, sub_i64, mul_i64, NULL, NULL, max_i64, min_i64, NULL,
-    eq_i64, ne_i64, lt_i64, le_i64, gt_i64, ge_i64};
+static const bin_kernel bin_i64[] = {
+    [FM_ADD] = add_i64,
+    [FM_SUB] = sub_i64,
+    [FM_MUL] = mul_i64,
+    [FM_DIV] = NULL,
+    [FM_POW] = NULL,
+    [FM_MAXIMUM] = max_i64,
+    [FM_MINIMUM] = min_i64,
+    [FM_ATAN2] = NULL,
+    [FM_EQ] = eq_i64,
+    [FM_NE] = ne_i64,
+    [FM_LT] = lt_i64,
+    [FM_LE] = le_i64,
+    [FM_GT] = gt_i64,
+    [FM_GE] = ge_i64,
+};
+_Static_assert(sizeof bin_i64 / sizeof bin_i64[0] == FM_BINOP_COUNT, "one int64 kernel (or NULL) per binary op");
 
 static bin_kernel binary_kernel(fm_binop op, fm_dtype dt)
 {
@@ -373,12 +432,38 @@ DEF_UN(isfinite_f32, float, fabsf(x) <= 3.40282347e38f ? 1.0f : 0.0f)
 DEF_TRIG(sin_f32, fmv_sin, sinf)
 DEF_TRIG(cos_f32, fmv_cos, cosf)
 
-static const un_kernel un_f32[FM_UNOP_COUNT] = {
-    neg_f32, exp_f32, log_f32, sqrt_f32, sin_f32, cos_f32, tanh_f32,
-    sigmoid_f32, silu_f32, relu_f32, gelu_k_f32, softplus_k_f32, abs_f32,
-    sign_f32, square_f32, recip_f32, log1p_f32, expm1_f32, floor_f32,
-    ceil_f32, round_f32, sigmoid_grad_f32, silu_grad_f32, gelu_grad_k_f32,
-    tanh_grad_f32, relu_grad_f32, softplus_grad_f32, isnan_f32, isfinite_f32};
+static const un_kernel un_f32[] = {
+    [FM_NEG] = neg_f32,
+    [FM_EXP] = exp_f32,
+    [FM_LOG] = log_f32,
+    [FM_SQRT] = sqrt_f32,
+    [FM_SIN] = sin_f32,
+    [FM_COS] = cos_f32,
+    [FM_TANH] = tanh_f32,
+    [FM_SIGMOID] = sigmoid_f32,
+    [FM_SILU] = silu_f32,
+    [FM_RELU] = relu_f32,
+    [FM_GELU] = gelu_k_f32,
+    [FM_SOFTPLUS] = softplus_k_f32,
+    [FM_ABS] = abs_f32,
+    [FM_SIGN] = sign_f32,
+    [FM_SQUARE] = square_f32,
+    [FM_RECIPROCAL] = recip_f32,
+    [FM_LOG1P] = log1p_f32,
+    [FM_EXPM1] = expm1_f32,
+    [FM_FLOOR] = floor_f32,
+    [FM_CEIL] = ceil_f32,
+    [FM_ROUND] = round_f32,
+    [FM_SIGMOID_GRAD] = sigmoid_grad_f32,
+    [FM_SILU_GRAD] = silu_grad_f32,
+    [FM_GELU_GRAD] = gelu_grad_k_f32,
+    [FM_TANH_GRAD] = tanh_grad_f32,
+    [FM_RELU_GRAD] = relu_grad_f32,
+    [FM_SOFTPLUS_GRAD] = softplus_grad_f32,
+    [FM_ISNAN] = isnan_f32,
+    [FM_ISFINITE] = isfinite_f32,
+};
+_Static_assert(sizeof un_f32 / sizeof un_f32[0] == FM_UNOP_COUNT, "one float32 kernel per unary op");
 
 DEF_UN(neg_f64, double, -x)
 DEF_UN(exp_f64, double, exp(x))
@@ -400,12 +485,38 @@ DEF_UN(softplus_grad_f64, double, sigm64(x))
 DEF_UN(isnan_f64, double, x != x ? 1.0 : 0.0)
 DEF_UN(isfinite_f64, double, fabs(x) <= 1.7976931348623157e308 ? 1.0 : 0.0)
 
-static const un_kernel un_f64[FM_UNOP_COUNT] = {
-    neg_f64, exp_f64, log_f64, sqrt_f64, sin_f64, cos_f64, tanh_f64,
-    sigmoid_f64, silu_f64, relu_f64, gelu_k_f64, softplus_k_f64, abs_f64,
-    sign_f64, square_f64, recip_f64, log1p_f64, expm1_f64, floor_f64,
-    ceil_f64, round_f64, sigmoid_grad_f64, silu_grad_f64, gelu_grad_k_f64,
-    tanh_grad_f64, relu_grad_f64, softplus_grad_f64, isnan_f64, isfinite_f64};
+static const un_kernel un_f64[] = {
+    [FM_NEG] = neg_f64,
+    [FM_EXP] = exp_f64,
+    [FM_LOG] = log_f64,
+    [FM_SQRT] = sqrt_f64,
+    [FM_SIN] = sin_f64,
+    [FM_COS] = cos_f64,
+    [FM_TANH] = tanh_f64,
+    [FM_SIGMOID] = sigmoid_f64,
+    [FM_SILU] = silu_f64,
+    [FM_RELU] = relu_f64,
+    [FM_GELU] = gelu_k_f64,
+    [FM_SOFTPLUS] = softplus_k_f64,
+    [FM_ABS] = abs_f64,
+    [FM_SIGN] = sign_f64,
+    [FM_SQUARE] = square_f64,
+    [FM_RECIPROCAL] = recip_f64,
+    [FM_LOG1P] = log1p_f64,
+    [FM_EXPM1] = expm1_f64,
+    [FM_FLOOR] = floor_f64,
+    [FM_CEIL] = ceil_f64,
+    [FM_ROUND] = round_f64,
+    [FM_SIGMOID_GRAD] = sigmoid_grad_f64,
+    [FM_SILU_GRAD] = silu_grad_f64,
+    [FM_GELU_GRAD] = gelu_grad_k_f64,
+    [FM_TANH_GRAD] = tanh_grad_f64,
+    [FM_RELU_GRAD] = relu_grad_f64,
+    [FM_SOFTPLUS_GRAD] = softplus_grad_f64,
+    [FM_ISNAN] = isnan_f64,
+    [FM_ISFINITE] = isfinite_f64,
+};
+_Static_assert(sizeof un_f64 / sizeof un_f64[0] == FM_UNOP_COUNT, "one float64 kernel per unary op");
 
 DEF_UN(neg_i64, int64_t, (int64_t)(0 - U64(x)))
 DEF_UN(abs_i64, int64_t, x < 0 ? (int64_t)(0 - U64(x)) : x)

@@ -17,8 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const reduce_names[FM_REDUCEOP_COUNT] = {
-    "sum", "mean", "max", "min", "prod", "var", "norm", "logsumexp"};
+static const char *const reduce_names[] = {
+    [FM_SUM] = "sum",
+    [FM_MEAN] = "mean",
+    [FM_MAX] = "max",
+    [FM_MIN] = "min",
+    [FM_PROD] = "prod",
+    [FM_VAR] = "var",
+    [FM_NORM] = "norm",
+    [FM_LOGSUMEXP] = "logsumexp",
+};
+_Static_assert(sizeof reduce_names / sizeof reduce_names[0] == FM_REDUCEOP_COUNT, "one name per reduction");
 
 const char *fm_reduceop_name(fm_reduceop op)
 {

@@ -5,9 +5,16 @@
 #include <math.h>
 #include <string.h>
 
-static const char *kind_names[FM_DATA_COUNT] = {
-    "gaussians8", "moons", "circles", "checkerboard", "spirals", "swissroll",
-    "pinwheel"};
+static const char *kind_names[] = {
+    [FM_DATA_GAUSSIANS8] = "gaussians8",
+    [FM_DATA_MOONS] = "moons",
+    [FM_DATA_CIRCLES] = "circles",
+    [FM_DATA_CHECKERBOARD] = "checkerboard",
+    [FM_DATA_SPIRALS] = "spirals",
+    [FM_DATA_SWISSROLL] = "swissroll",
+    [FM_DATA_PINWHEEL] = "pinwheel",
+};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == FM_DATA_COUNT, "one name per data set");
 
 const char *fm_dataset_name(fm_dataset_kind kind)
 {
@@ -16,15 +23,17 @@ const char *fm_dataset_name(fm_dataset_kind kind)
 
 fm_status fm_dataset_defaults(fm_dataset *ds, const char *name)
 {
-    static const fm_dataset defaults[FM_DATA_COUNT] = {
-        {FM_DATA_GAUSSIANS8, 8, 5.0, 0.31622776601683794, 0, 0, 1, 0},
-        {FM_DATA_MOONS, 2, 0, 0.2, 0, 0, 3, -1},
-        {FM_DATA_CIRCLES, 2, 0, 0.08, 0.5, 0, 3, 0},
-        {FM_DATA_CHECKERBOARD, 8, 0, 0, 0, 0, 2, 0},
-        {FM_DATA_SPIRALS, 2, 0, 0.1, 0, 0, 1.0 / 3.0, 0},
-        {FM_DATA_SWISSROLL, 4, 0, 1.0, 0, 0, 0.2, 0},
-        {FM_DATA_PINWHEEL, 5, 0, 0.3, 0.1, 0.25, 2, 0},
+    static const fm_dataset defaults[] = {
+        [FM_DATA_GAUSSIANS8] = {FM_DATA_GAUSSIANS8, 8, 5.0, 0.31622776601683794, 0, 0, 1, 0},
+        [FM_DATA_MOONS] = {FM_DATA_MOONS, 2, 0, 0.2, 0, 0, 3, -1},
+        [FM_DATA_CIRCLES] = {FM_DATA_CIRCLES, 2, 0, 0.08, 0.5, 0, 3, 0},
+        [FM_DATA_CHECKERBOARD] = {FM_DATA_CHECKERBOARD, 8, 0, 0, 0, 0, 2, 0},
+        [FM_DATA_SPIRALS] = {FM_DATA_SPIRALS, 2, 0, 0.1, 0, 0, 1.0 / 3.0, 0},
+        [FM_DATA_SWISSROLL] = {FM_DATA_SWISSROLL, 4, 0, 1.0, 0, 0, 0.2, 0},
+        [FM_DATA_PINWHEEL] = {FM_DATA_PINWHEEL, 5, 0, 0.3, 0.1, 0.25, 2, 0},
     };
+    _Static_assert(sizeof defaults / sizeof defaults[0] == FM_DATA_COUNT,
+                   "one default per data set");
     for (int k = 0; k < FM_DATA_COUNT; k++)
         if (name && !strcmp(name, kind_names[k])) {
             *ds = defaults[k];

@@ -172,7 +172,13 @@ fm_status fm_path_score(const fm_path *p, const fm_tensor *x,
 
 /* ---- conversions between predictions ------------------------------------ */
 
-static const char *pred_names[FM_PRED_COUNT] = {"velocity", "score", "eps", "data"};
+static const char *pred_names[] = {
+    [FM_PRED_VELOCITY] = "velocity",
+    [FM_PRED_SCORE] = "score",
+    [FM_PRED_EPS] = "eps",
+    [FM_PRED_DATA] = "data",
+};
+_Static_assert(sizeof pred_names / sizeof pred_names[0] == FM_PRED_COUNT, "one name per prediction type");
 
 const char *fm_pred_name(fm_pred k)
 {

@@ -22,12 +22,18 @@ local function time_column(x, t)
 end
 
 function Field.__call(self, x, t)
-  return self.net(fm.cat({x, time_column(x, t)}, 2))
+  local net = self.net
+  if type(net) == "table" and net.field_call then return net:field_call(x, t, self.opts) end
+  return net(fm.cat({x, time_column(x, t)}, 2))
 end
 
-function M.new(net)
+--- fm.field(net [, opts]): a network on [x, t] (t appended as a column), or
+-- a network that says how it is called as a field (net:field_call(x, t,
+-- opts), as fm.nn.unet: opts.labels are its class labels, nil the null
+-- label).
+function M.new(net, opts)
   assert(net ~= nil, "fm.field: a network is required")
-  return setmetatable({net = net}, Field)
+  return setmetatable({net = net, opts = opts or {}}, Field)
 end
 
 --- A fused MLP field over weight tensors: fm.field.mlp{sizes = {d+1, ..., d},
@@ -82,4 +88,4 @@ function M.resolve(f)
 end
 
 M.time_column = time_column
-return setmetatable(M, {__call = function(_, net) return M.new(net) end})
+return setmetatable(M, {__call = function(_, net, opts) return M.new(net, opts) end})

@@ -87,7 +87,6 @@ local function likelihood(f, x, opts)
   local h = (t0 - t1) / steps
   local l = fm.zeros({n}, x:dtype())
   for s = 0, steps - 1 do
-    if fm.interrupted and fm.interrupted() then error("fm.likelihood: interrupted", 2) end
     -- grid times from the ends, not by accumulation: the last stage lands
     -- on t0 exactly (t + h can be -7e-17, outside a schedule's [0, 1])
     local t, t_next = t1 + (t0 - t1) * s / steps, t1 + (t0 - t1) * (s + 1) / steps

@@ -57,32 +57,11 @@ local function frames_of(traj)
 end
 M.frames_of = frames_of
 
--- euler(field, x0, steps, record, t0, t1): the fallback ODE loop, recording
--- record + 1 evenly spaced frames (including both ends).
-local function euler(field, x0, o)
-  local steps, t0, t1 = o.steps or 100, o.t0 or 0, o.t1 or 1
-  local h = (t1 - t0) / steps
-  local x = x0:clone()
-  local frames, rec = { x:clone() }, math.min(o.record or 0, steps)
-  local k = 1 -- the next frame, taken at the step nearest to k / rec of the way
-  for i = 1, steps do
-    x = x + field(x, t0 + (i - 1) * h) * h
-    if rec > 0 and i == math.floor(k * steps / rec + 0.5) then
-      frames[#frames + 1] = x:clone()
-      k = k + 1
-    end
-  end
-  return x, frames
-end
-
--- solve(field, x0, o): fm.ode.solve when it exists, else Euler. Returns x1
--- and the recorded frames as a list of (n, d) tensors.
+-- solve(field, x0, o): fm.ode.solve, returning x1 and the recorded frames
+-- as a list of (n, d) tensors.
 function M.solve(field, x0, o)
-  if fm.ode and fm.ode.solve then
-    local x1, traj = fm.ode.solve(field, x0, o)
-    return x1, frames_of(traj)
-  end
-  return euler(field, x0, o)
+  local x1, traj = fm.ode.solve(field, x0, o)
+  return x1, frames_of(traj)
 end
 
 -- evaluate(x, target, o): distances from x to a fresh target set, and the

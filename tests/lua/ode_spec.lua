@@ -153,11 +153,12 @@ describe("fm.field", function()
     local u = fm.field(net)
     local a = fm.ode.solve(u, x0, {method = "midpoint", steps = 5})
     assert.equal(10, calls)
-    -- a network offering a fused handle (sizes/act/dtype/params methods, as
-    -- fm.nn's fm.Mlp) is integrated in C: no Lua calls
-    local handle = {sizes = function() return sizes end, act = function() return "silu" end,
-                    dtype = function() return "float32" end, params = function() return p end}
-    net.fused = function() return handle end
+    -- a network offering a fused C layer of kind "mlp" (net:fused(), its
+    -- parameters by net:flat_params(), as fm.nn.mlp) is integrated in C: no
+    -- Lua calls
+    local layer = fm._layer.new("mlp", {sizes = sizes, act = "silu", dtype = "float32"}, p)
+    net.fused = function() return layer end
+    net.flat_params = function() return p end
     calls = 0
     local b = fm.ode.solve(u, x0, {method = "midpoint", steps = 5})
     assert.equal(0, calls)

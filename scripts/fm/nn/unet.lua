@@ -1,6 +1,7 @@
 -- fm.nn.unet{channels = 32, mults = {1, 2, 2}, attention = {false, false,
 -- true}, classes = 10, in_channels = 1, times = 1}: a small U-Net for
--- images (NCHW), a Lua graph of C layers (docs/nn.md). With the defaults it
+-- images (NCHW; classes = 0 for an unconditional network),
+-- a Lua graph of C layers (docs/nn.md). With the defaults it
 -- is "UNet-S": at channels C,
 --   emb  = Linear(64 times, 4C) SiLU Linear(4C, 4C) of the sinusoidal
 --          embedding of 1000 t (of s and t, concatenated, when times = 2),
@@ -34,19 +35,20 @@ return function(nn)
     local times = o.times or 1
     local cin = o.in_channels or 1
     local g = o.groups or 8
+    local classes = o.classes == nil and 10 or o.classes
     assert(times == 1 or times == 2, "fm.nn.unet: times must be 1 or 2")
     local e = 4 * C
     local L = #mults
     for key, v in pairs{channels = C, mults = mults, levels = L, times = times,
-                        in_channels = cin, classes = o.classes, emb_dim = e} do
+                        in_channels = cin, classes = classes > 0 and classes or nil, emb_dim = e} do
       rawset(self, key, v)
     end
     local d = {dtype = dt}
     rawset(self, "temb", nn.TimeEmbedding{dim = 64, scale = 1000})
     self.t1 = nn.Linear(64 * times, e, d)
     self.t2 = nn.Linear(e, e, d)
-    if o.classes and o.classes > 0 then
-      self.label = nn.Embedding{classes = o.classes, dim = e, dtype = dt}
+    if classes > 0 then
+      self.label = nn.Embedding{classes = classes, dim = e, dtype = dt}
     end
     self.stem = nn.Conv2d(cin, C, 3, {padding = 1, dtype = dt})
     local ch, prev = {}, C
@@ -121,6 +123,14 @@ return function(nn)
       if i > 1 then h = self["up" .. i](self["_up" .. i](h)) end
     end
     return self.out_c(self.out_n(h))
+  end
+
+  --- as a field (fm.field(net, {labels = y})): u(x, t) = net(x, t, y), and
+  -- for times = 2 the instantaneous velocity net(x, t, t, y) (zero gap).
+  function UNet:field_call(x, t, opts)
+    local y = opts and opts.labels
+    if self.times == 2 then return self(x, t, t, y) end
+    return self(x, t, y)
   end
 
   function UNet:extra_repr()
