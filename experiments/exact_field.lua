@@ -1,6 +1,6 @@
 -- exact_field.lua — no training at all: for a Gaussian mixture target the
 -- marginal vector field of a Gaussian path is known in closed form
--- (MATH.md §3, path:marginal(gmm)). Integrating it from N(0, I) carries the
+-- (docs/math.md §3, path:marginal(gmm)). Integrating it from N(0, I) carries the
 -- noise exactly onto the mixture. The figures show what a trained flow is
 -- trying to learn: the field at several t, the trajectories, the density
 -- p_t moving, and the samples landing on the target (W2 at the floor).

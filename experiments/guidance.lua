@@ -1,4 +1,4 @@
--- guidance.lua — classifier-free guidance (Ho & Salimans 2022; MATH.md §5)
+-- guidance.lua — classifier-free guidance (Ho & Salimans 2022; docs/math.md §5)
 -- on class-conditional 2-D data: three overlapping Gaussian classes. One
 -- network u(x, t, y) is trained by CFM with the label replaced by the null
 -- label (fm.nn.embedding's emb.null) with probability --p-drop, so it learns

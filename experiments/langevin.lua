@@ -1,5 +1,5 @@
 -- langevin.lua — sampling a Gaussian mixture from its exact score alone
--- (MATH.md §1): unadjusted Langevin (ULA, x <- x + h/2 grad log p + sqrt(h) xi)
+-- (docs/math.md §1): unadjusted Langevin (ULA, x <- x + h/2 grad log p + sqrt(h) xi)
 -- is biased by its step h; MALA adds a Metropolis-Hastings test and is
 -- exact for any h. Shows W2 to the target for both at several step sizes,
 -- and how ULA spreads the modes as h grows.

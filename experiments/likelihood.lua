@@ -1,5 +1,5 @@
 -- likelihood.lua — a trained flow is a continuous normalising flow: its
--- log-density follows from the instantaneous change of variables (MATH.md
+-- log-density follows from the instantaneous change of variables (docs/math.md
 -- §6), log p_1(x) = log N(X_0; 0, I) - int_0^1 div u_t(X_t) dt, integrating
 -- x back to noise (fm.likelihood, exact divergence by autograd). Trains CFM
 -- on the linear path towards a Gaussian mixture, whose exact log-density is

@@ -1,5 +1,5 @@
 -- ot_cfm.lua — independent vs minibatch optimal-transport coupling
--- (MATH.md §4; Tong et al. 2023, Pooladian et al. 2023). With the linear
+-- (docs/math.md §4; Tong et al. 2023, Pooladian et al. 2023). With the linear
 -- path, CFM regresses z - x0 at x_t = t z + (1 - t) x0. Drawing (x0, z)
 -- independently makes the conditional paths cross, so the learned marginal
 -- field bends; pairing each batch by an exact assignment (fm.coupling.ot)

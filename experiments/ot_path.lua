@@ -1,5 +1,5 @@
 -- ot_path.lua — conditional flow matching with the linear (CondOT) path
--- (MATH.md §2, §4): x_t = t z + (1 - t) eps, target velocity z - eps. An MLP
+-- (docs/math.md §2, §4): x_t = t z + (1 - t) eps, target velocity z - eps. An MLP
 -- on [x, t] learns the marginal field that carries N(0, I) onto a 2-D data
 -- set; an ODE solver then samples it. Prints W2 / MMD / energy distance to
 -- fresh data next to the same figures between two fresh data sets (the

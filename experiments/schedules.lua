@@ -1,4 +1,4 @@
--- schedules.lua — the same conditional flow matching run (MATH.md §2, §4:
+-- schedules.lua — the same conditional flow matching run (docs/math.md §2, §4:
 -- x_t = alpha_t z + beta_t eps, target dalpha_t z + dbeta_t eps) under five
 -- Gaussian paths: linear (CondOT), sqrt, cosine, vp, and a custom schedule
 -- written in Lua (alpha = t^2, beta = 1 - t^2). Same network, optimiser,

@@ -1,6 +1,6 @@
--- score_sde.lua — denoising score matching (MATH.md §4: the model predicts
+-- score_sde.lua — denoising score matching (docs/math.md §4: the model predicts
 -- grad log p_t(x_t | z) = -eps / beta_t, weight beta_t^2, fm.loss.dsm) next
--- to flow matching, then sampling by the extension trick (MATH.md §5):
+-- to flow matching, then sampling by the extension trick (docs/math.md §5):
 --   dX = [u_t(X) + sigma^2 / 2 s_t(X)] dt + sigma dW
 -- has the same marginals p_t as the ODE dX = u_t dt for every sigma >= 0.
 -- One MLP with two heads (velocity u, score s) is trained on the linear

@@ -4,7 +4,7 @@
  *
  * A node is a Lua table stored in the output tensor's FML_UV_NODE user value:
  *   { op = "mul", [1] = input1, [2] = input2, ..., saved = {extras...} }
- * The graph is therefore ordinary Lua data (the collector sees it, DESIGN.md
+ * The graph is therefore ordinary Lua data (the collector sees it, docs/design.md
  * memory rule). The backward rules and the traversal are pure Lua
  * (scripts/fm/autograd/), written with differentiable tensor ops, so
  * gradients of gradients (create_graph) come for free. */

@@ -3,7 +3,7 @@
  *
  * Tensor userdata ("fm.Tensor"): an fmL_tensor header followed, when the
  * tensor owns its memory, by the elements themselves (64-byte aligned), so
- * Lua's collector counts tensor memory (DESIGN.md memory rule). A view has no
+ * Lua's collector counts tensor memory (docs/design.md memory rule). A view has no
  * storage of its own; its user value FML_UV_BASE holds the owning userdata so
  * the memory outlives every view.
  *

@@ -1,5 +1,5 @@
 /* metrics.c — fm.metrics (sample-set distances) and fm.ot (exact
- * assignment) over engine/metrics.h and engine/assign.h (MATH.md §8).
+ * assignment) over engine/metrics.h and engine/assign.h (docs/math.md §10).
  *
  *   fm.metrics.mmd(a, b [, {bandwidths = {h...} | bandwidth = h}])
  *       -> mmd2, bandwidths   biased MMD^2, sum of RBF kernels; default

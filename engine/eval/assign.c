@@ -1,5 +1,5 @@
 /* assign.c — exact linear sum assignment by shortest augmenting paths
- * (MATH.md §8). See assign.h.
+ * (docs/math.md §10). See assign.h.
  *
  * Primal-dual method (Jonker–Volgenant; Crouse 2016, Algorithm 1): rows are
  * added one at a time; for the new row a Dijkstra search over the reduced

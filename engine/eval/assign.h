@@ -1,4 +1,4 @@
-/* assign.h — exact linear sum assignment (MATH.md §8: exact W2 between two
+/* assign.h — exact linear sum assignment (docs/math.md §10: exact W2 between two
  * equal-size point sets is an optimal assignment).
  *
  * fm_assign_solve: given a dense row-major n x m cost matrix (n <= m), finds

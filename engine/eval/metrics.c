@@ -1,4 +1,4 @@
-/* metrics.c — distances between sample sets (MATH.md §8). See metrics.h. */
+/* metrics.c — distances between sample sets (docs/math.md §10). See metrics.h. */
 #include "eval/metrics.h"
 #include "eval/assign.h"
 

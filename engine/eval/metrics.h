@@ -1,4 +1,4 @@
-/* metrics.h — distances between two sample sets (MATH.md §8).
+/* metrics.h — distances between two sample sets (docs/math.md §10).
  *
  * Inputs are (n, d) and (m, d) float tensors (float32 or float64, any
  * strides); all arithmetic is in double. Pairwise sums are streamed (no

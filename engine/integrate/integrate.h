@@ -1,5 +1,5 @@
 /* integrate.h — ODE, SDE and Langevin integrators over a field callback
- * (MATH.md §1, §5).
+ * (docs/math.md §1, §5).
  *
  * A field is a C callback out = f(x, t) over the whole batch x (n, d); it
  * returns a status (a Lua field stores its error and returns FM_EVALUE, the
@@ -58,7 +58,7 @@ fm_status fm_ode_solve(fm_ode_method method, fm_field f, const fm_tensor *x0,
                        const fm_ode_opts *o, fm_tensor *x1, fm_tensor *traj,
                        fm_ode_stats *stats);
 
-/* ---- SDE: dX = b(X, t) dt + g(t) dW (diagonal noise, MATH.md §1) ------- */
+/* ---- SDE: dX = b(X, t) dt + g(t) dW (diagonal noise, docs/math.md §1) -- */
 typedef enum { FM_SDE_EM = 0, FM_SDE_HEUN } fm_sde_method;
 /* "euler_maruyama" (or "em", "euler") and "heun". */
 fm_status fm_sde_method_parse(const char *name, fm_sde_method *out);
@@ -80,7 +80,7 @@ fm_status fm_sde_solve(fm_sde_method method, fm_field drift, fm_diffusion g,
                        fm_rng *rng, const fm_tensor *x0, const fm_ode_opts *o,
                        fm_tensor *x1, fm_tensor *traj, fm_ode_stats *stats);
 
-/* ---- Langevin (MATH.md §1) ---------------------------------------------
+/* ---- Langevin (docs/math.md §1) ---------------------------------------------
  * score: grad log p (the t argument is the level passed through unchanged);
  * log_prob (MALA only): out (n,) log p(x) up to a constant. ULA:
  * x <- x + (h/2) score(x) + sqrt(h) xi. MALA adds a per-sample

@@ -1,5 +1,5 @@
 /* langevin.c — unadjusted Langevin (ULA) and Metropolis-adjusted Langevin
- * (MALA) (MATH.md §1): x <- x + (h/2) grad log p(x) + sqrt(h) xi. */
+ * (MALA) (docs/math.md §1): x <- x + (h/2) grad log p(x) + sqrt(h) xi. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* ode.c — fixed-step (Euler, midpoint, Heun, RK4, Dormand–Prince 5th-order
- * solution) and adaptive Dormand–Prince 5(4) ODE solvers (MATH.md §5). */
+ * solution) and adaptive Dormand–Prince 5(4) ODE solvers (docs/math.md §5). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* sde.c — Euler–Maruyama and stochastic Heun for dX = b(X, t) dt + g(t) dW
- * (MATH.md §1, §5). */
+ * (docs/math.md §1, §5). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

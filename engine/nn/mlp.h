@@ -106,13 +106,13 @@ fm_status fm_mlp_jvp(const fm_mlp *mlp, const fm_tensor *params,
                      const fm_tensor *tparams, fm_tensor *out, fm_tensor *tout,
                      fm_mlp_work *work);
 
-/* A network trained on [x, t] as a field (DESIGN.md: net input = cat(x, t),
+/* A network trained on [x, t] as a field (docs/design.md: net input = cat(x, t),
  * so inputs = d + 1 and outputs = d): out (N, d) = mlp([x, t]). */
 fm_status fm_mlp_field_eval(const fm_mlp *mlp, const fm_tensor *params,
                             const fm_tensor *x, double t, fm_tensor *out,
                             fm_mlp_work *work);
 
-/* Euler integration in place (MATH.md, flow ODE dX = u_t(X) dt):
+/* Euler integration in place (docs/math.md §1, flow ODE dX = u_t(X) dt):
  * x <- x + h * mlp([x, t_k]), t_k = t0 + k h, h = (t1 - t0) / steps, for
  * k = 0 .. steps-1. Rows are independent, so they are processed in blocks of
  * FM_MLP_EULER_BLOCK rows that run all steps while their activations stay in

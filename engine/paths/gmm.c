@@ -1,4 +1,4 @@
-/* gmm.c — Gaussian mixtures and their exact path marginals (MATH.md §3).
+/* gmm.c — Gaussian mixtures and their exact path marginals (docs/math.md §3).
  *
  * The marginal velocity without 1/alpha or 1/beta. For one component
  * z ~ N(m, S) and x | z ~ N(alpha z, beta^2 I) (write a, b, da, db):
@@ -11,7 +11,7 @@
  *   u_t(x) = E[u(x|z) | x] = sum_k r_k [ da m_k + (a da S_k + b db I) v_k ].
  * No division by a or b: finite at t = 0 (r_k = w_k, C_k = I,
  * u = da sum_k w_k m_k + db x) and at t = 1 (C_k = S_k, positive definite).
- * It equals MATH.md's (da/a) x + (b^2 da/a - db b) grad log p_t(x) because
+ * It equals docs/math.md's (da/a) x + (b^2 da/a - db b) grad log p_t(x) because
  * grad log p_t = -sum_k r_k v_k and x = a m_k + a^2 S_k v_k + b^2 v_k.
  */
 #include "paths/gmm.h"
@@ -376,7 +376,7 @@ fm_status fm_gmm_score(const fm_gmm *g, const fm_tensor *x, fm_tensor *out)
     return mix_rows(&m, x, NULL, out, NULL, "gmm.score");
 }
 
-/* ---- the path marginal at time t (MATH.md §3) --------------------------- */
+/* ---- the path marginal at time t (docs/math.md §3) ---------------------- */
 
 /* Per-t components: mean a m_k, factor of a^2 S_k + b^2 I, and the velocity
  * terms da m_k and a da S_k + b db I, all computed once per call. */

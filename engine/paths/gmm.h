@@ -1,5 +1,5 @@
 /* gmm.h — Gaussian mixtures in any dimension and the exact marginals of a
- * Gaussian path started from them (MATH.md §3).
+ * Gaussian path started from them (docs/math.md §3).
  *
  * p(x) = sum_k w_k N(x; m_k, S_k), S_k diagonal (variances) or full
  * (symmetric positive definite, factored by Cholesky at init). log_prob and

@@ -1,4 +1,4 @@
-/* path.c — Gaussian conditional paths (MATH.md §2); see path.h. */
+/* path.c — Gaussian conditional paths (docs/math.md §2); see path.h. */
 #include "paths/path.h"
 #include "core/rows.h"
 

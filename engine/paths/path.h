@@ -1,4 +1,4 @@
-/* path.h — Gaussian conditional probability paths (MATH.md §2).
+/* path.h — Gaussian conditional probability paths (docs/math.md §2).
  *
  * p_t(x | z) = N(alpha_t z, beta_t^2 I) for a schedule (schedule.h). Every
  * function works row by row on (n, d) float32/float64 tensors (any strides,
@@ -72,7 +72,7 @@ fm_status fm_pred_parse(const char *name, fm_pred *out);
 
 /* out = the `to` prediction equivalent to `pred` (a `from` prediction) at
  * (x, t), using x = alpha z + beta eps, u = dalpha z + dbeta eps,
- * s = -eps/beta (MATH.md §2). Each is a linear map of (x, pred) with
+ * s = -eps/beta (docs/math.md §2). Each is a linear map of (x, pred) with
  * per-row coefficients at the clamped t, so converting there and back is the
  * identity. from == to copies. */
 fm_status fm_path_convert(const fm_path *p, fm_pred from, const fm_tensor *pred,

@@ -1,4 +1,4 @@
-/* schedule.c — named and custom noise schedules (MATH.md §2). */
+/* schedule.c — named and custom noise schedules (docs/math.md §2). */
 #include "paths/schedule.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* schedule.h — noise schedules (alpha_t, beta_t) of Gaussian paths (MATH.md §2).
+/* schedule.h — noise schedules (alpha_t, beta_t) of Gaussian paths (docs/math.md §2).
  *
  * A schedule gives, at t in [0, 1] (noise at 0, data at 1), the four numbers
  * alpha_t, beta_t, dalpha_t/dt, dbeta_t/dt in double precision. Named

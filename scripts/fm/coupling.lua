@@ -1,5 +1,5 @@
 -- fm.coupling — how a batch of data z is paired with a batch of source
--- points x0 (MATH.md §4), and the Schrödinger-bridge-style path.
+-- points x0 (docs/math.md §4), and the Schrödinger-bridge-style path.
 --
 --   local z, x0 = fm.coupling.independent(z, source)
 --   local z, x0, cost = fm.coupling.ot(z, source)   -- minibatch OT

@@ -1,4 +1,4 @@
---- fm.guided(model, w, y) — classifier-free guidance as a field (MATH.md §5):
+--- fm.guided(model, w, y) — classifier-free guidance as a field (docs/math.md §5):
 --   u~(x, t) = (1 - w) model(x, t, nil) + w model(x, t, y).
 -- The conditional model interface: model(x, t, y) -> tensor of x's shape,
 -- where y is a label tensor (n,) (or whatever the model takes: a number for

@@ -1,5 +1,5 @@
 --- fm.langevin — Langevin samplers of a density known by its score
--- (MATH.md §1; engine/langevin.c).
+-- (docs/math.md §1; engine/langevin.c).
 --
 --   x, info = fm.langevin(score, x0, {step = 1e-2, steps = 100,
 --       method = "ula" | "mala", log_prob = fn, t = 1})

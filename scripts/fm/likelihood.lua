@@ -1,4 +1,4 @@
---- fm.likelihood(field, x, opts) -> log p (n,) in nats (MATH.md §6).
+--- fm.likelihood(field, x, opts) -> log p (n,) in nats (docs/math.md §6).
 --
 --   opts: exact = true (default: d vector-Jacobian products per evaluation)
 --         or probes = k (Hutchinson's estimator eps^T J eps with k Rademacher
@@ -8,7 +8,7 @@
 -- The state (x, l) is integrated backwards from t1 (data) to t0 (noise) with
 -- dx/dt = u(x, t), dl/dt = div u(x, t), l(t1) = 0; then
 -- log p_1(x) = log N(X_0; 0, I) + l(t0) = log p_0(X_0) - int_0^1 div u dt
--- (d/dt log p_t(X_t) = -div u; MATH.md §6 writes the integral with a + sign,
+-- (d/dt log p_t(X_t) = -div u; docs/math.md §6; the internal note had a + sign,
 -- which contradicts its first line and the exact mixture test).
 -- The divergence uses autograd (fm.grad of u with respect to x). A field
 -- whose output does not require grad (a C field such as path:marginal(gmm))

@@ -1,4 +1,4 @@
--- fm.loss — training objectives of MATH.md §4, written with fm's
+-- fm.loss — training objectives of docs/math.md §4, written with fm's
 -- differentiable tensor ops, so every loss is a scalar tensor that
 -- loss:backward() differentiates with respect to the model's parameters.
 --
@@ -7,7 +7,7 @@
 --   local loss, ex = fm.loss.noise(model, path, z, opts)  -- eps prediction
 --
 -- model: called as model(fm.cat({xt, t}, 2)) with t an (n, 1) column of
--- times (the DESIGN.md convention for networks trained on [x, t]), unless
+-- times (the docs/design.md convention for networks trained on [x, t]), unless
 -- opts.field = function(x, t) -> tensor is given (t is then the same (n, 1)
 -- column). z: an (n, d) data batch. opts (all optional):
 --   eps     (n, d) Gaussian noise (default fm.randn in z's dtype)

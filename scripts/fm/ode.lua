@@ -1,4 +1,4 @@
---- fm.ode — ODE solvers over a field (MATH.md §1, §5; engine/ode.c).
+--- fm.ode — ODE solvers over a field (docs/math.md §1, §5; engine/ode.c).
 --
 --   x1, traj, stats = fm.ode.solve(field, x0, {method = "rk4", steps = 100,
 --       t0 = 0, t1 = 1, times = {...}, record = 10 | {...},

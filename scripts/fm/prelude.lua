@@ -19,7 +19,7 @@ end
 
 --- fm.metrics.nll(x, dist): average negative log-likelihood (nats) of the
 -- samples x under a distribution with an exact log_prob (a gmm, a marginal
--- at a fixed t via a wrapper, ...). MATH.md section 8.
+-- at a fixed t via a wrapper, ...). docs/math.md section 10.
 fm.metrics.nll = function(x, dist)
   if type(dist) ~= "table" and type(dist) ~= "userdata" or not dist.log_prob then
     error("metrics.nll: bad argument #2 (distribution with :log_prob expected)", 2)

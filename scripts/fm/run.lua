@@ -7,7 +7,7 @@
 --   run:plot("scatter", "samples.png", {x, reference = ref})
 --   run:path("notes.txt")                -- <dir>/notes.txt
 --
--- Layout (DESIGN.md, "Files a run writes"): config.lua (settings as a Lua
+-- Layout (docs/design.md, "Files a run writes"): config.lua (settings as a Lua
 -- table, with the seed, fm.version, date and script), metrics.jsonl (one flat
 -- JSON object per logged step, flushed on every line so a killed run keeps
 -- all it logged), model.safetensors, samples.npy, *.png, *.gif. Every whole

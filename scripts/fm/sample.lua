@@ -1,4 +1,4 @@
---- fm.sample — samplers for a trained or exact model (MATH.md §5).
+--- fm.sample — samplers for a trained or exact model (docs/math.md §5).
 --
 --   x1, traj, stats = fm.sample.ode(field, x0, {method = "euler", steps = 100,
 --       record =, ...})             -- fm.ode.solve from t0 = 0 to t1 = 1
@@ -9,7 +9,7 @@
 --   The extension trick: dX = [u_t(X) + sigma_t^2 / 2 grad log p_t(X)] dt
 --   + sigma_t dW has the ODE's marginals for any sigma_t >= 0. The score is
 --   score(x, t) when given, else derived from the velocity through the path's
---   conversion (path:convert(u, x, t, "velocity", "score"), MATH.md §2),
+--   conversion (path:convert(u, x, t, "velocity", "score"), docs/math.md §2),
 --   which divides by alpha_t and is singular where alpha_t = 0 (t = 0). Our
 --   choice near there: where alpha_t < alpha_min, p_t is N(0, beta_t^2 I) up
 --   to O(alpha_t), so the score is taken as -x / beta_t^2 (exact at t = 0,

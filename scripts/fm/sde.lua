@@ -1,4 +1,4 @@
---- fm.sde — SDE solvers dX = b(X, t) dt + g(t) dW (MATH.md §1; engine/sde.c).
+--- fm.sde — SDE solvers dX = b(X, t) dt + g(t) dW (docs/math.md §1; engine/sde.c).
 --
 --   x1, traj, stats = fm.sde.solve(drift, diffusion, x0, {method =
 --       "euler_maruyama" | "heun", steps = 100, t0 = 0, t1 = 1, times = {...},

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Memory rule (DESIGN.md): 2 GB of temporary tensors made in a loop without
+# Memory rule (docs/design.md): 2 GB of temporary tensors made in a loop without
 # collectgarbage() must stay under 300 MB resident: tensor storage lives in
 # userdata, so Lua's collector counts it and paces itself.
 set -euo pipefail

@@ -1,4 +1,4 @@
-/* test_gmm.c — Gaussian mixtures and exact path marginals (MATH.md §3). */
+/* test_gmm.c — Gaussian mixtures and exact path marginals (docs/math.md §3). */
 #include "paths/gmm.h"
 
 #include <math.h>
@@ -162,7 +162,7 @@ static void test_sample(fm_dtype dt)
 
 /* The marginal at t = 1 is the data mixture; at t = 0 it is N(0, I) with
  * u_0(x) = dalpha_0 sum w m + dbeta_0 x; in between, the alpha-free velocity
- * equals MATH.md's score form (1e-9 relative: only rounding differs). */
+ * equals docs/math.md's score form (1e-9 relative: only rounding differs). */
 static void test_marginal_closed_forms(void)
 {
     fm_gmm g;

@@ -1,4 +1,4 @@
-/* test_metrics.c — sample-set distances (MATH.md §8) against closed forms:
+/* test_metrics.c — sample-set distances (docs/math.md §10) against closed forms:
  * W2 of translates, zero self-distances, one-point sets, sliced W2 in 1-D
  * equal to exact W2, W2 of Gaussian samples near |mu|, strided inputs. */
 #include "eval/metrics.h"

@@ -1,4 +1,4 @@
-/* test_ode.c — ODE/SDE/Langevin integrators (MATH.md §1, §5) on problems
+/* test_ode.c — ODE/SDE/Langevin integrators (docs/math.md §1, §5) on problems
  * with closed-form answers. */
 #include "integrate/integrate.h"
 #include "ops/ops.h"

@@ -1,4 +1,4 @@
-/* test_path.c — Gaussian conditional paths (MATH.md §2). */
+/* test_path.c — Gaussian conditional paths (docs/math.md §2). */
 #include "paths/path.h"
 #include "core/rng.h"
 

@@ -1,4 +1,4 @@
-/* test_schedule.c — named and custom schedules (MATH.md §2). */
+/* test_schedule.c — named and custom schedules (docs/math.md §2). */
 #include "paths/schedule.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 -- fm.langevin: ULA, MALA and annealed Langevin sample a Gaussian mixture
--- known by its score (MATH.md §1).
+-- known by its score (docs/math.md §1).
 local fm = require "fm"
 
 local N = 2000

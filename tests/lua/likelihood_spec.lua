@@ -1,4 +1,4 @@
--- fm.likelihood (MATH.md §6): log-densities of continuous normalising flows
+-- fm.likelihood (docs/math.md §6): log-densities of continuous normalising flows
 -- against exact mixture log-densities.
 local fm = require "fm"
 

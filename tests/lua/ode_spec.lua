@@ -1,4 +1,4 @@
--- fm.ode.solve and fm.sample.ode (MATH.md §1, §5). The convergence orders of
+-- fm.ode.solve and fm.sample.ode (docs/math.md §1, §5). The convergence orders of
 -- every method are measured in tests/engine/test_ode.c; here: the Lua API,
 -- orders through the binding, and the exact GMM marginal field carrying
 -- N(0, I) onto the mixture for every named schedule.

@@ -1,5 +1,5 @@
--- fm.sde.solve, Brownian motion, Ornstein–Uhlenbeck (MATH.md §1) and the
--- extension-trick SDE sampler fm.sample.sde (MATH.md §5).
+-- fm.sde.solve, Brownian motion, Ornstein–Uhlenbeck (docs/math.md §1) and the
+-- extension-trick SDE sampler fm.sample.sde (docs/math.md §5).
 local fm = require "fm"
 
 describe("fm.sde.solve", function()
