@@ -137,7 +137,7 @@ static int fm_lazy_index(lua_State *L)
 static void tune_malloc(void)
 {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 int luaopen_fm(lua_State *L)

@@ -60,13 +60,25 @@ local function accumulate(grads, t, g)
   grads[t] = old and old + g or g
 end
 
+-- Tensor memory a backward pass releases before it asks the collector for
+-- a full cycle (see propagate).
+M.collect_bytes = 64 * 1024 * 1024
+
 -- Propagates grad_outputs back from outputs. Returns the table of gradients
--- of every tensor reached (keyed by tensor) and the topological order.
-local function propagate(outputs, grad_outputs, opts)
+-- and the topological order. Without retain_graph, each processed tensor
+-- leaves the order and its gradient is dropped (unless `keep` names it:
+-- fm.grad's inputs), so activations and gradients become garbage as the
+-- pass goes down the graph, as in PyTorch; once a pass has released
+-- M.collect_bytes of tensors, a full collection runs (the activations of
+-- an image network have lived through the forward pass into the
+-- collector's old generation, which a minor collection does not free).
+local function propagate(outputs, grad_outputs, opts, keep)
   local grads = {}
   for i, out in ipairs(outputs) do accumulate(grads, out, grad_outputs[i]) end
   local order = toposort(outputs)
+  local release = not opts.retain_graph and not opts.create_graph
   local function run()
+    local freed = 0
     for k = #order, 1, -1 do
       local t = order[k]
       local node = A.node(t)
@@ -81,7 +93,19 @@ local function propagate(outputs, grad_outputs, opts)
             accumulate(grads, x, gi[i])
           end
         end
-        if not opts.retain_graph and not opts.create_graph then A.set_node(t, released) end
+        if release then
+          A.set_node(t, released)
+          if not (keep and keep[t]) then
+            grads[t] = nil
+            order[k] = false
+            freed = freed + t:numel() * 8
+            if freed >= M.collect_bytes then
+              freed = 0
+              gi, g = nil, nil
+              collectgarbage("collect")
+            end
+          end
+        end
       end
     end
   end
@@ -115,8 +139,9 @@ function M.backward(root, grad, opts)
   -- grad and gradients already given to another leaf (a rule may pass one
   -- tensor to several inputs); such a gradient is copied.
   local shared = {[root] = true, [grad] = true}
-  for _, t in ipairs(order) do
-    local g = grads[t]
+  for k = 1, #order do
+    local t = order[k]
+    local g = t and grads[t]
     if g and A.node(t) == nil and t.requires_grad then
       local old = t.grad
       if opts.create_graph then
@@ -154,7 +179,9 @@ function M.grad(outputs, inputs, opts)
     end
     gos[i] = gos[i] or default_grad(out, "grad")
   end
-  local grads = propagate(outputs, gos, opts)
+  local keep = {}
+  for _, x in ipairs(inputs) do keep[x] = true end
+  local grads = propagate(outputs, gos, opts, keep)
   local result = {}
   for i, x in ipairs(inputs) do
     local g = grads[x]
