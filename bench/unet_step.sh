@@ -50,7 +50,10 @@ val() { # file suffix -> value of the line whose name ends in suffix (0 if none)
   awk -v s="$2" '$1 ~ s"$" { v = $2 } END { print (v == "" ? 0 : v) }' "$1"
 }
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
-peak_kb() { "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }'; }
+peak_kb() { # command... -> peak RSS in kB from /usr/bin/time -v, 0 if the command failed
+  "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ { gsub(/ /, "", $2); kb = $2 }
+    /Exit status/ { gsub(/ /, "", $2); st = $2 } END { print (st == "0" ? kb : 0) }'
+}
 
 fmlua_run() { # threads C out
   env "${ENV[@]}" OPENBLAS_NUM_THREADS=$1 "$FMLUA" "$here/unet_step.lua" --channels $2 \
@@ -65,7 +68,7 @@ torch_run() { # threads C out
 
 run_setting() {
   local label=$1; shift
-  echo "## setting: $label (${*:-as the environment is})"
+  echo "## setting: $label (${*:-as the environment is}; OPENBLAS_CORETYPE=$(env "${ENV[@]}" printenv OPENBLAS_CORETYPE || echo '<unset>'))"
   local C
   for C in $CHANNELS; do
     local tag=unet_c${C}_b${BATCH} gflops=0 runs=""

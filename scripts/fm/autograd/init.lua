@@ -98,7 +98,7 @@ local function propagate(outputs, grad_outputs, opts, keep)
           if not (keep and keep[t]) then
             grads[t] = nil
             order[k] = false
-            freed = freed + t:numel() * 8
+            freed = freed + t:numel() * (t:dtype() == "float32" and 4 or 8)
             if freed >= M.collect_bytes then
               freed = 0
               gi, g = nil, nil
