@@ -18,7 +18,8 @@
  * 7x7, 64 -> 192, copying into chunks was 25% slower than thin GEMMs).
  * im2col copies whole output rows (one flat copy per kernel position for
  * "same" stride-1 convolutions); stride s >= 2 first splits each input
- * plane into its s column phases so that every copy is contiguous.
+ * plane into its s x s phases so that every copy is contiguous (and flat
+ * for "same" stride-2 downsampling).
  *
  *   backward (x handed in again, nothing saved; col recomputed per chunk):
  *     gW += dout_c (Cout, nb P) @ col^T,  gb += row sums of dout_c,
@@ -93,10 +94,14 @@ static void row_range(const geom *g, int64_t u, int64_t *lo, int64_t *hi)
     *hi = h;
 }
 
-/* Stride s >= 2 reads a plane through its s column phases: phase q holds
- * columns q, q + s, ... of every row (row length ws = ceil(W / s)), so that
- * kernel column v reads phase (v - p) mod s contiguously from column
- * j + floor((v - p) / s). Stride 1: the plane itself (ws = W, phase 0). */
+/* Stride s >= 2 reads a plane through its s x s phases: phase (qr, qc) is
+ * the (hs, ws) = (ceil(H / s), ceil(W / s)) plane of x[t s + qr, r s + qc]
+ * (0 past the edge), so that kernel position (u, v) reads phase
+ * ((u - p) mod s, (v - p) mod s) at row i + floor((u - p) / s), column
+ * j + floor((v - p) / s): contiguous rows, and for a "same" output width
+ * (Wo = ws) one flat block, as for stride 1, where the phase is the plane
+ * itself (hs = H, ws = W). */
+static int64_t phase_h(const geom *g) { return (g->H + g->s - 1) / g->s; }
 static int64_t phase_w(const geom *g) { return (g->W + g->s - 1) / g->s; }
 static int64_t floordiv(int64_t a, int64_t b)
 {
@@ -105,7 +110,7 @@ static int64_t floordiv(int64_t a, int64_t b)
 
 /* ---- per-dtype kernels -------------------------------------------------
  * im2col: col[r ld + m P + q] from images x (nb, Cin, H, W); ph: scratch
- * of s H ws elements when s >= 2.
+ * for the s s hs ws phase elements when s >= 2.
  * col2im: gx (nb, Cin, H, W) += the columns' contributions (the columns are
  * scratch: their padding positions are zeroed in place).
  * scatter: out[m, o, q] = t[o ld + m P + q] + (b ? b[o] : 0).
@@ -119,65 +124,94 @@ static int64_t floordiv(int64_t a, int64_t b)
                    optimize("no-tree-loop-distribute-patterns")))
 
 #define CONV_KERNELS(T, S)                                                     \
-/* ph[q][ih][t] = xp[ih][t s + q] */                                           \
-static inline void split_##S(const geom *g, const T *restrict xp, T *restrict ph)    \
+/* ph[qr][qc][t][r] = xp[t s + qr][r s + qc] (0 outside) */                    \
+static inline void split_##S(const geom *g, const T *restrict xp,             \
+                             T *restrict ph)                                   \
 {                                                                              \
-    const int64_t H = g->H, W = g->W, s = g->s, ws = phase_w(g);               \
+    const int64_t H = g->H, W = g->W, s = g->s;                                \
+    const int64_t hs = phase_h(g), ws = phase_w(g), hw = hs * ws;              \
     if (s == 2 && W % 2 == 0) {                                                \
-        T *restrict e = ph, *restrict o = ph + H * ws;                         \
-        for (int64_t i = 0; i < H * ws; i++) {                                 \
-            e[i] = xp[2 * i];                                                  \
-            o[i] = xp[2 * i + 1];                                              \
-        }                                                                      \
-        return;                                                                \
-    }                                                                          \
-    for (int64_t q = 0; q < s; q++)                                            \
         for (int64_t ih = 0; ih < H; ih++) {                                   \
-            T *restrict d = ph + (q * H + ih) * ws;                            \
+            const int64_t qr = ih & 1, t = ih >> 1;                            \
+            T *restrict e = ph + (qr * 2) * hw + t * ws;                       \
+            T *restrict o = e + hw;                                            \
             const T *restrict xr = xp + ih * W;                                \
-            int64_t t = 0;                                                     \
-            for (; t * s + q < W; t++) d[t] = xr[t * s + q];                   \
-            for (; t < ws; t++) d[t] = 0;                                      \
+            for (int64_t r = 0; r < ws; r++) {                                 \
+                e[r] = xr[2 * r];                                              \
+                o[r] = xr[2 * r + 1];                                          \
+            }                                                                  \
         }                                                                      \
+        if (H % 2)                                                             \
+            for (int64_t r = 0; r < 2 * ws; r++)                               \
+                ph[2 * hw + (hs - 1) * ws + (r / ws) * hw + r % ws] = 0;       \
+        return;                                                                \
+    }                                                                          \
+    for (int64_t qr = 0; qr < s; qr++)                                         \
+        for (int64_t qc = 0; qc < s; qc++)                                     \
+            for (int64_t t = 0; t < hs; t++) {                                 \
+                T *restrict d = ph + (qr * s + qc) * hw + t * ws;              \
+                const int64_t ih = t * s + qr;                                 \
+                int64_t r = 0;                                                 \
+                if (ih < H)                                                    \
+                    for (; r * s + qc < W; r++) d[r] = xp[ih * W + r * s + qc];\
+                for (; r < ws; r++) d[r] = 0;                                  \
+            }                                                                  \
 }                                                                              \
-/* gp[ih][t s + q] += ph[q][ih][t] */                                          \
-static inline void unsplit_##S(const geom *g, const T *restrict ph, T *restrict gp)  \
+/* gp[t s + qr][r s + qc] += ph[qr][qc][t][r] */                               \
+static inline void unsplit_##S(const geom *g, const T *restrict ph,           \
+                               T *restrict gp)                                 \
 {                                                                              \
-    const int64_t H = g->H, W = g->W, s = g->s, ws = phase_w(g);               \
+    const int64_t H = g->H, W = g->W, s = g->s;                                \
+    const int64_t hs = phase_h(g), ws = phase_w(g), hw = hs * ws;              \
     if (s == 2 && W % 2 == 0) {                                                \
-        const T *restrict e = ph, *restrict o = ph + H * ws;                   \
-        for (int64_t i = 0; i < H * ws; i++) {                                 \
-            gp[2 * i] += e[i];                                                 \
-            gp[2 * i + 1] += o[i];                                             \
+        for (int64_t ih = 0; ih < H; ih++) {                                   \
+            const int64_t qr = ih & 1, t = ih >> 1;                            \
+            const T *restrict e = ph + (qr * 2) * hw + t * ws;                 \
+            const T *restrict o = e + hw;                                      \
+            T *restrict yr = gp + ih * W;                                      \
+            for (int64_t r = 0; r < ws; r++) {                                 \
+                yr[2 * r] += e[r];                                             \
+                yr[2 * r + 1] += o[r];                                         \
+            }                                                                  \
         }                                                                      \
         return;                                                                \
     }                                                                          \
-    for (int64_t q = 0; q < s; q++)                                            \
-        for (int64_t ih = 0; ih < H; ih++) {                                   \
-            const T *restrict d = ph + (q * H + ih) * ws;                      \
-            T *restrict yr = gp + ih * W;                                      \
-            for (int64_t t = 0; t * s + q < W; t++) yr[t * s + q] += d[t];     \
-        }                                                                      \
+    for (int64_t qr = 0; qr < s; qr++)                                         \
+        for (int64_t qc = 0; qc < s; qc++)                                     \
+            for (int64_t t = 0; t * s + qr < H; t++) {                         \
+                const T *restrict d = ph + (qr * s + qc) * hw + t * ws;        \
+                T *restrict yr = gp + (t * s + qr) * W;                        \
+                for (int64_t r = 0; r * s + qc < W; r++) yr[r * s + qc] += d[r];\
+            }                                                                  \
+}                                                                              \
+/* The phase and offsets kernel position (u, v) reads (see phase_h). */        \
+static inline int64_t phase_of_##S(const geom *g, int64_t u, int64_t v,       \
+                                   int64_t hs, int64_t ws, int64_t *off)       \
+{                                                                              \
+    const int64_t s = g->s, p = g->p;                                          \
+    const int64_t ar = floordiv(u - p, s), ac = floordiv(v - p, s);            \
+    const int64_t qr = (u - p) - ar * s, qc = (v - p) - ac * s;                \
+    *off = ar * ws + ac;                                                       \
+    return (qr * s + qc) * hs * ws;                                            \
 }                                                                              \
 /* One col row (kernel position u, v) of one plane: d[i Wo + j] =           \
- * src[(i s + u - p) ws + j + a] inside, 0 outside. */                         \
+ * phase[(i + ar) ws + j + ac] inside, 0 outside. */                           \
 static inline void im2col_row_##S(const geom *g, int64_t u, int64_t v,        \
-                                  const T *src, int64_t ws, T *restrict d)    \
+                                  const T *src, int64_t hs, int64_t ws,       \
+                                  T *restrict d)                               \
 {                                                                              \
-    const int64_t s = g->s, p = g->p, Wo = g->Wo, P = g->P;                    \
-    int64_t i0, i1, lo, hi;                                                    \
+    const int64_t Wo = g->Wo, P = g->P;                                        \
+    int64_t i0, i1, lo, hi, off;                                               \
     row_range(g, u, &i0, &i1);                                                 \
     col_range(g, v, &lo, &hi);                                                 \
     if (i0 >= i1 || lo >= hi) {                                                \
         for (int64_t q = 0; q < P; q++) d[q] = 0;                              \
         return;                                                                \
     }                                                                          \
-    const int64_t a = floordiv(v - p, s);                                      \
-    const int64_t ph = (v - p) - a * s;                                        \
-    const T *base = src + ph * g->H * ws;                                      \
-    if (s == 1 && ws == Wo) {   /* "same" width: one flat copy */              \
+    const T *base = src + phase_of_##S(g, u, v, hs, ws, &off) + off;           \
+    if (ws == Wo) {   /* rows of the phase = output rows: one flat copy */     \
         const int64_t f0 = i0 * Wo + lo, f1 = (i1 - 1) * Wo + hi;              \
-        const T *restrict x0 = base + (i0 + u - p) * ws + lo + a;              \
+        const T *restrict x0 = base + f0;                                      \
         for (int64_t q = 0; q < f0; q++) d[q] = 0;                             \
         for (int64_t q = f0; q < f1; q++) d[q] = x0[q - f0];                   \
         for (int64_t q = f1; q < P; q++) d[q] = 0;                             \
@@ -191,7 +225,7 @@ static inline void im2col_row_##S(const geom *g, int64_t u, int64_t v,        \
     for (int64_t q = i1 * Wo; q < P; q++) d[q] = 0;                            \
     for (int64_t i = i0; i < i1; i++) {                                        \
         T *restrict dr = d + i * Wo;                                           \
-        const T *restrict xr = base + (i * s + u - p) * ws + a;                \
+        const T *restrict xr = base + i * ws;                                  \
         for (int64_t j = 0; j < lo; j++) dr[j] = 0;                            \
         for (int64_t j = lo; j < hi; j++) dr[j] = xr[j];                       \
         for (int64_t j = hi; j < Wo; j++) dr[j] = 0;                           \
@@ -204,47 +238,45 @@ static void im2col_##S(const geom *g, const void *xv, int64_t nb, void *cv,   \
     const T *x = xv;                                                           \
     T *col = cv, *ph = phv;                                                    \
     const int64_t H = g->H, W = g->W, k = g->k, P = g->P, Cin = g->Cin;        \
+    const int64_t hs = g->s > 1 ? phase_h(g) : H, ws = g->s > 1 ? phase_w(g) : W; \
     for (int64_t m = 0; m < nb; m++)                                           \
         for (int64_t c = 0; c < Cin; c++) {                                    \
-            const T *xp = x + (m * Cin + c) * H * W, *src = xp;                \
-            int64_t ws = W;                                                    \
+            const T *src = x + (m * Cin + c) * H * W;                          \
             if (g->s > 1) {                                                    \
-                split_##S(g, xp, ph);                                          \
+                split_##S(g, src, ph);                                         \
                 src = ph;                                                      \
-                ws = phase_w(g);                                               \
             }                                                                  \
             for (int64_t u = 0; u < k; u++)                                    \
                 for (int64_t v = 0; v < k; v++)                                \
-                    im2col_row_##S(g, u, v, src, ws,                           \
+                    im2col_row_##S(g, u, v, src, hs, ws,                       \
                                    col + ((c * k + u) * k + v) * ld + m * P);  \
         }                                                                      \
 }                                                                              \
-/* dst[(i s + u - p) ws + j + a] += d[i Wo + j] inside. */                     \
+/* phase[(i + ar) ws + j + ac] += d[i Wo + j] inside. */                       \
 static inline void col2im_row_##S(const geom *g, int64_t u, int64_t v,        \
-                                  T *restrict d, T *dst, int64_t ws)          \
+                                  T *restrict d, T *dst, int64_t hs,          \
+                                  int64_t ws)                                  \
 {                                                                              \
-    const int64_t s = g->s, p = g->p, Wo = g->Wo;                              \
-    int64_t i0, i1, lo, hi;                                                    \
+    const int64_t Wo = g->Wo;                                                  \
+    int64_t i0, i1, lo, hi, off;                                               \
     row_range(g, u, &i0, &i1);                                                 \
     col_range(g, v, &lo, &hi);                                                 \
     if (i0 >= i1 || lo >= hi)                                                  \
         return;                                                                \
-    const int64_t a = floordiv(v - p, s);                                      \
-    const int64_t ph = (v - p) - a * s;                                        \
-    T *base = dst + ph * g->H * ws;                                            \
-    if (s == 1 && ws == Wo) {   /* zero the padding columns, one flat add */  \
+    T *base = dst + phase_of_##S(g, u, v, hs, ws, &off) + off;                 \
+    if (ws == Wo) {   /* zero the padding columns, one flat add */             \
         for (int64_t i = i0; i < i1; i++) {                                    \
             for (int64_t j = 0; j < lo; j++) d[i * Wo + j] = 0;                \
             for (int64_t j = hi; j < Wo; j++) d[i * Wo + j] = 0;               \
         }                                                                      \
         const int64_t f0 = i0 * Wo + lo, f1 = (i1 - 1) * Wo + hi;              \
-        T *restrict y0 = base + (i0 + u - p) * ws + lo + a;                    \
+        T *restrict y0 = base + f0;                                            \
         for (int64_t q = f0; q < f1; q++) y0[q - f0] += d[q];                  \
         return;                                                                \
     }                                                                          \
     for (int64_t i = i0; i < i1; i++) {                                        \
         const T *restrict dr = d + i * Wo;                                     \
-        T *restrict yr = base + (i * s + u - p) * ws + a;                      \
+        T *restrict yr = base + i * ws;                                        \
         for (int64_t j = lo; j < hi; j++) yr[j] += dr[j];                      \
     }                                                                          \
 }                                                                              \
@@ -255,20 +287,19 @@ static void col2im_##S(const geom *g, void *cv, int64_t ld, int64_t nb,       \
     T *col = cv, *ph = phv;                                                    \
     T *gx = gv;                                                                \
     const int64_t H = g->H, W = g->W, k = g->k, P = g->P, Cin = g->Cin;        \
+    const int64_t hs = g->s > 1 ? phase_h(g) : H, ws = g->s > 1 ? phase_w(g) : W; \
     for (int64_t m = 0; m < nb; m++)                                           \
         for (int64_t c = 0; c < Cin; c++) {                                    \
             T *gp = gx + (m * Cin + c) * H * W, *dst = gp;                     \
-            int64_t ws = W;                                                    \
             if (g->s > 1) {                                                    \
-                ws = phase_w(g);                                               \
-                memset(ph, 0, sizeof(T) * (size_t)(g->s * H * ws));            \
+                memset(ph, 0, sizeof(T) * (size_t)(g->s * g->s * hs * ws));    \
                 dst = ph;                                                      \
             }                                                                  \
             for (int64_t u = 0; u < k; u++)                                    \
                 for (int64_t v = 0; v < k; v++)                                \
                     col2im_row_##S(g, u, v,                                    \
                                    col + ((c * k + u) * k + v) * ld + m * P,   \
-                                   dst, ws);                                   \
+                                   dst, hs, ws);                               \
             if (g->s > 1)                                                      \
                 unsplit_##S(g, ph, gp);                                        \
         }                                                                      \
@@ -458,7 +489,8 @@ static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 /* Bytes of the phase planes of one image plane (stride >= 2), else 0. */
 static size_t phase_bytes(const geom *g)
 {
-    return g->s > 1 ? align64((size_t)(g->s * g->H * phase_w(g)) * g->es) : 0;
+    return g->s > 1 ? align64((size_t)(g->s * g->s * phase_h(g) * phase_w(g)) * g->es)
+                     : 0;
 }
 
 /* ---- the parts --------------------------------------------------------- */
