@@ -62,7 +62,7 @@ end
 
 -- Tensor memory a backward pass releases before it asks the collector for
 -- a full cycle (see propagate).
-M.collect_bytes = 64 * 1024 * 1024
+M.collect_bytes = 16 * 1024 * 1024
 
 -- Propagates grad_outputs back from outputs. Returns the table of gradients
 -- and the topological order. Without retain_graph, each processed tensor
