@@ -92,6 +92,19 @@ check_module("AvgPool2d (odd size)", nn.AvgPool2d(2, {dtype = D}), X(1, 2, 5, 4)
 check_module("Attention, 2 heads", nn.Attention(4, {heads = 2, groups = 2, dtype = D}),
              X(2, 4, 2, 3))
 
+describe("the act kind", function()
+  for _, act in ipairs{"silu", "gelu", "tanh", "sigmoid", "relu"} do
+    it(act .. ": the tensor op's values, gradcheck and jvp", function()
+      local l = fm._layer.new("act", {act = act, dtype = D}, {})
+      local x = X(3, 5) + 0.05   -- relu: away from the kink at 0 (seeded draw)
+      assert.tensor_near(x[act](x), l(x), 0)
+      local ok, msg = fm.gradcheck(function(z) return l(z) end, {x})
+      assert(ok, msg)
+      check_jvp(function(z) return l(z) end, {x}, {X(3, 5)})
+    end)
+  end
+end)
+
 describe("ResBlock, cat, Embedding, MLP", function()
   it("ResBlock: gradcheck in x and the embedding, jvp", function()
     local r = nn.ResBlock(2, 4, 3, {groups = 2, dtype = D})
