@@ -124,7 +124,6 @@ static int l_new(lua_State *L)
                           (int)lua_rawlen(L, 3), fm_layer_nparams(l));
     fm_tensor P[FM_LAYER_MAX_PARAMS];
     get_params(L, 3, l, P);
-    fm_layer_call c = {.layer = l, .params = P};
     for (int i = 0; i < fm_layer_nparams(l); i++) {
         int nd;
         int64_t sh[FM_MAX_DIMS];
@@ -138,7 +137,6 @@ static int l_new(lua_State *L)
                               fmL_pushshape(L, &P[i]), fm_dtype_name(P[i].dtype),
                               fmL_pushshape(L, &ref), fm_dtype_name(l->dtype));
     }
-    (void)c;
     lua_pushvalue(L, 3);
     lua_setiuservalue(L, -2, 1);
     return 1;

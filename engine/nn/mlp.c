@@ -113,7 +113,7 @@ fm_status fm_mlp_check_params(const fm_mlp *mlp, const fm_tensor *params,
 
 /* x-like operand: 2-D, dtype, `cols` columns, `rows` rows (-1: any), unit
  * column stride. */
-static fm_status check_rows(const fm_mlp *mlp, const fm_tensor *t,
+fm_status fmi_mlp_check_rows(const fm_mlp *mlp, const fm_tensor *t,
                             int64_t rows, int64_t cols, const char *op,
                             const char *name)
 {
@@ -132,7 +132,7 @@ static fm_status check_rows(const fm_mlp *mlp, const fm_tensor *t,
     return FM_OK;
 }
 
-static int64_t ld_of(const fm_tensor *t)
+int64_t fmi_mlp_ld(const fm_tensor *t)
 {
     return t->shape[0] > 1 ? t->stride[0] : t->shape[1];
 }
@@ -147,18 +147,10 @@ void fm_mlp_work_free(fm_mlp_work *work)
     memset(work, 0, sizeof *work);
 }
 
-/* Regions of the block for `rows` rows, in elements of the dtype:
- * X copy (rows, in); per hidden layer l = 1..n-1: H_l and D_l (rows, h_l);
- * two scratch blocks S0, S1 (rows, maxw); a transposed small W (<= 4 rows);
- * an output block y (rows, out) and a folded first bias b0 (sizes[1]). */
-typedef struct {
-    void *x, *h[FM_MLP_MAX_LAYERS], *d[FM_MLP_MAX_LAYERS], *s0, *s1, *wt,
-         *y, *b0;
-} regions;
 
 static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
 
-static size_t carve(const fm_mlp *m, int64_t rows, char *base, regions *r)
+size_t fmi_mlp_carve(const fm_mlp *m, int64_t rows, char *base, regions *r)
 {
     size_t es = fm_dtype_size(m->dtype), off = 0;
     int64_t maxw = 0;
@@ -190,10 +182,10 @@ static bool same_layout(const fm_mlp *a, const fm_mlp *b)
     return true;
 }
 
-static size_t part_bytes(const fm_mlp *m, int64_t rows)
+size_t fmi_mlp_part_bytes(const fm_mlp *m, int64_t rows)
 {
     regions r;
-    return carve(m, rows, NULL, &r);
+    return fmi_mlp_carve(m, rows, NULL, &r);
 }
 
 /* The block: `parts` copies of the regions for cap_rows rows each, then a
@@ -207,7 +199,7 @@ static fm_status work_reserve(const fm_mlp *m, fm_mlp_work *w, int64_t rows,
     if (!same || rows > w->cap_rows || parts > w->parts) {
         int64_t cap = same && w->cap_rows > rows ? w->cap_rows : rows;
         int np = same && w->parts > parts ? w->parts : parts;
-        size_t bytes = (size_t)np * part_bytes(m, cap) +
+        size_t bytes = (size_t)np * fmi_mlp_part_bytes(m, cap) +
                        round64((size_t)fm_mlp_numel(m) * fm_dtype_size(m->dtype));
         void *buf = aligned_alloc(64, bytes);
         if (!buf)
@@ -222,15 +214,15 @@ static fm_status work_reserve(const fm_mlp *m, fm_mlp_work *w, int64_t rows,
         w->kept = false;
         w->batch = 0;
     }
-    size_t pb = part_bytes(m, w->cap_rows);
+    size_t pb = fmi_mlp_part_bytes(m, w->cap_rows);
     for (int p = 0; p < parts; p++)
-        carve(m, w->cap_rows, (char *)w->buf + (size_t)p * pb, &r[p]);
+        fmi_mlp_carve(m, w->cap_rows, (char *)w->buf + (size_t)p * pb, &r[p]);
     return FM_OK;
 }
 
 static void *grad_scratch(const fm_mlp_work *w)
 {
-    return (char *)w->buf + (size_t)w->parts * part_bytes(&w->layout, w->cap_rows);
+    return (char *)w->buf + (size_t)w->parts * fmi_mlp_part_bytes(&w->layout, w->cap_rows);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -248,13 +240,13 @@ int64_t fm_mlp_split_rows = 0;
 #define SPLIT_ROWS_DEFAULT 128
 
 /* Parts of a training batch: a function of B only. */
-static int train_parts(int64_t B)
+int fmi_mlp_train_parts(int64_t B)
 {
     int64_t min = fm_mlp_split_rows > 0 ? fm_mlp_split_rows : SPLIT_ROWS_DEFAULT;
     return B >= min && B >= 2 ? 2 : 1;
 }
 
-static void part_range(int64_t B, int parts, int p, int64_t *lo, int64_t *hi)
+void fmi_mlp_part_range(int64_t B, int parts, int p, int64_t *lo, int64_t *hi)
 {
     *lo = B * p / parts;
     *hi = B * (p + 1) / parts;
@@ -447,17 +439,9 @@ typedef struct {
     int64_t ldout;
 } train_fwd_ctx;
 
-/* Rows per chunk of a training part: forward and backward run chunk by
- * chunk, so that a chunk's activations stay in the core's L2 from one layer
- * to the next (512 x 256 floats are 0.5 MiB) instead of streaming from L3
- * between the GEMM and the activation pass; the weight gradients accumulate
- * over chunks. A function of the shapes only (results do not depend on
- * threads). The C step at W256/B4096 went from 19.0-20.0 to 18.4-19.4 ms
- * (three runs each; the VM's noise is of the same size). */
-#define TRAIN_CHUNK_ROWS 512
 
 /* The kept regions of r from row row0 on (x, h_l, d_l; scratch unchanged). */
-static regions shift_rows(const fm_mlp *m, const regions *r, int64_t row0)
+regions fmi_mlp_shift_rows(const fm_mlp *m, const regions *r, int64_t row0)
 {
     size_t es = fm_dtype_size(m->dtype);
     regions s = *r;
@@ -475,11 +459,11 @@ static void train_fwd_part(void *ctx, int p)
     const fm_mlp *m = c->m;
     size_t es = fm_dtype_size(m->dtype);
     int64_t lo, hi, in = m->sizes[0];
-    part_range(c->B, c->parts, p, &lo, &hi);
+    fmi_mlp_part_range(c->B, c->parts, p, &lo, &hi);
     copy_rows(es, hi - lo, in, c->x + lo * c->ldx * es, c->ldx, c->r[p].x, in);
     for (int64_t c0 = 0; c0 < hi - lo; c0 += TRAIN_CHUNK_ROWS) {
         int64_t rows = hi - lo - c0 < TRAIN_CHUNK_ROWS ? hi - lo - c0 : TRAIN_CHUNK_ROWS;
-        regions rc = shift_rows(m, &c->r[p], c0);
+        regions rc = fmi_mlp_shift_rows(m, &c->r[p], c0);
         forward_rows(m, c->P, rows, rc.x, in, in, c->P[1].data,
                      c->out + (lo + c0) * c->ldout * es, c->ldout, &rc, true);
     }
@@ -492,19 +476,19 @@ fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
     const char *op = "mlp_forward";
     int n = mlp->nlayers;
     fm_status st = fm_mlp_check_params(mlp, params, op);
-    if (!st) st = check_rows(mlp, x, -1, mlp->sizes[0], op, "x");
-    if (!st) st = check_rows(mlp, out, x->shape[0], mlp->sizes[n], op, "out");
+    if (!st) st = fmi_mlp_check_rows(mlp, x, -1, mlp->sizes[0], op, "x");
+    if (!st) st = fmi_mlp_check_rows(mlp, out, x->shape[0], mlp->sizes[n], op, "out");
     if (st)
         return st;
     int64_t B = x->shape[0];
     work->kept = false;
     if (keep_for_backward) {
         regions r[2];
-        int parts = train_parts(B);
+        int parts = fmi_mlp_train_parts(B);
         if ((st = work_reserve(mlp, work, (B + parts - 1) / parts, parts, r)))
             return st;
-        train_fwd_ctx c = {mlp, params, r, B, parts, x->data, ld_of(x),
-                           out->data, ld_of(out)};
+        train_fwd_ctx c = {mlp, params, r, B, parts, x->data, fmi_mlp_ld(x),
+                           out->data, fmi_mlp_ld(out)};
         fm_nn_parallel(parts, train_fwd_part, &c);
         work->kept = true;
         work->batch = B;
@@ -514,8 +498,8 @@ fm_status fm_mlp_forward(const fm_mlp *mlp, const fm_tensor *params,
         return FM_OK;
     blocks_ctx c = {.kind = BLK_FORWARD, .m = mlp, .P = params, .N = B,
                     .blk = B < block_rows() ? B : block_rows(),
-                    .x = x->data, .ldx = ld_of(x), .out = out->data,
-                    .ldout = ld_of(out)};
+                    .x = x->data, .ldx = fmi_mlp_ld(x), .out = out->data,
+                    .ldout = fmi_mlp_ld(out)};
     return run_blocks(&c, work, false, 0);
 }
 
@@ -602,10 +586,10 @@ static void train_bwd_part(void *ctx, int p)
         off += (size_t)fm_tensor_numel(&c->G[i]);
     }
     int64_t lo, hi;
-    part_range(c->B, c->parts, p, &lo, &hi);
+    fmi_mlp_part_range(c->B, c->parts, p, &lo, &hi);
     for (int64_t c0 = 0; c0 < hi - lo; c0 += TRAIN_CHUNK_ROWS) {
         int64_t rows = hi - lo - c0 < TRAIN_CHUNK_ROWS ? hi - lo - c0 : TRAIN_CHUNK_ROWS;
-        regions rc = shift_rows(m, &c->r[p], c0);
+        regions rc = fmi_mlp_shift_rows(m, &c->r[p], c0);
         int64_t r0 = lo + c0;
         backward_rows(m, c->P, &rc, rows, c->gout + r0 * c->ldg * es, c->ldg, g,
                       c0 > 0 || (p == 0 && c->acc),
@@ -668,136 +652,23 @@ fm_status fm_mlp_backward(const fm_mlp *mlp, const fm_tensor *params,
     int64_t B = work->batch;
     fm_status st = fm_mlp_check_params(mlp, params, op);
     if (!st) st = fm_mlp_check_params(mlp, grad_params, "mlp_backward grads");
-    if (!st) st = check_rows(mlp, grad_out, B, mlp->sizes[n], op, "grad_out");
+    if (!st) st = fmi_mlp_check_rows(mlp, grad_out, B, mlp->sizes[n], op, "grad_out");
     if (!st && grad_x)
-        st = check_rows(mlp, grad_x, B, mlp->sizes[0], op, "grad_x");
+        st = fmi_mlp_check_rows(mlp, grad_x, B, mlp->sizes[0], op, "grad_x");
     if (st)
         return st;
     regions r[2];
-    int parts = train_parts(B);
-    size_t pb = part_bytes(mlp, work->cap_rows);
+    int parts = fmi_mlp_train_parts(B);
+    size_t pb = fmi_mlp_part_bytes(mlp, work->cap_rows);
     for (int p = 0; p < parts; p++)
-        carve(mlp, work->cap_rows, (char *)work->buf + (size_t)p * pb, &r[p]);
+        fmi_mlp_carve(mlp, work->cap_rows, (char *)work->buf + (size_t)p * pb, &r[p]);
     train_bwd_ctx c = {mlp, params, r, B, parts, grad_out->data,
-                       ld_of(grad_out), grad_params, accumulate,
+                       fmi_mlp_ld(grad_out), grad_params, accumulate,
                        grad_scratch(work), grad_x ? grad_x->data : NULL,
-                       grad_x ? ld_of(grad_x) : 0};
+                       grad_x ? fmi_mlp_ld(grad_x) : 0};
     fm_nn_parallel(parts, train_bwd_part, &c);
     if (parts == 2)
         add_scratch(mlp, grad_params, c.scratch);
-    return FM_OK;
-}
-
-/* ---- tangent forward ------------------------------------------------------ */
-
-/* Tangents of `rows` kept rows of one part (r shifted to the chunk): th_0 =
- * tx (NULL: zero), tz_l = th_{l-1} W_l + h_{l-1} tW_l + tb_l, th_l = d_l tz_l;
- * the last tz goes to tout. */
-static void jvp_rows(const fm_mlp *m, const fm_tensor *P, const fm_tensor *TP,
-                     const regions *r, int64_t rows, const void *tx,
-                     int64_t ldtx, void *tout, int64_t ldto)
-{
-    fm_dtype dt = m->dtype;
-    size_t es = fm_dtype_size(dt);
-    int n = m->nlayers;
-    const void *th = tx;
-    int64_t ldth = ldtx;
-    for (int l = 0; l < n; l++) {
-        int64_t K = m->sizes[l], N = m->sizes[l + 1];
-        bool last = l == n - 1;
-        void *tz = last ? tout : (l % 2 == 0 ? r->s0 : r->s1);
-        int64_t ldtz = last ? ldto : N;
-        const fm_tensor *tw = TP && TP[2 * l].data ? &TP[2 * l] : NULL;
-        const fm_tensor *tb = TP && TP[2 * l + 1].data ? &TP[2 * l + 1] : NULL;
-        for (int64_t i = 0; i < rows; i++) {
-            char *dst = (char *)tz + i * ldtz * (int64_t)es;
-            if (tb) memcpy(dst, tb->data, (size_t)N * es);
-            else memset(dst, 0, (size_t)N * es);
-        }
-        if (th)
-            fm_nn_gemm(dt, false, false, rows, N, K, th, ldth, P[2 * l].data, N,
-                       1.0, tz, ldtz);
-        if (tw)
-            fm_nn_gemm(dt, false, false, rows, N, K, l == 0 ? r->x : r->h[l], K,
-                       tw->data, N, 1.0, tz, ldtz);
-        if (!last) { /* th_l = act'(z_l) tz_l */
-            for (int64_t i = 0; i < rows; i++) {
-                if (dt == FM_FLOAT32) {
-                    float *t = (float *)tz + i * ldtz;
-                    const float *d = (const float *)r->d[l + 1] + i * N;
-                    for (int64_t j = 0; j < N; j++) t[j] *= d[j];
-                } else {
-                    double *t = (double *)tz + i * ldtz;
-                    const double *d = (const double *)r->d[l + 1] + i * N;
-                    for (int64_t j = 0; j < N; j++) t[j] *= d[j];
-                }
-            }
-        }
-        th = tz;
-        ldth = ldtz;
-    }
-}
-
-typedef struct {
-    const fm_mlp *m;
-    const fm_tensor *P, *TP;
-    const regions *r;
-    int64_t B;
-    int parts;
-    const char *tx;
-    int64_t ldtx;
-    char *tout;
-    int64_t ldto;
-} jvp_ctx;
-
-static void jvp_part(void *ctx, int p)
-{
-    jvp_ctx *c = ctx;
-    size_t es = fm_dtype_size(c->m->dtype);
-    int64_t lo, hi;
-    part_range(c->B, c->parts, p, &lo, &hi);
-    for (int64_t c0 = 0; c0 < hi - lo; c0 += TRAIN_CHUNK_ROWS) {
-        int64_t rows = hi - lo - c0 < TRAIN_CHUNK_ROWS ? hi - lo - c0 : TRAIN_CHUNK_ROWS;
-        regions rc = shift_rows(c->m, &c->r[p], c0);
-        int64_t r0 = lo + c0;
-        jvp_rows(c->m, c->P, c->TP, &rc, rows,
-                 c->tx ? c->tx + r0 * c->ldtx * es : NULL, c->ldtx,
-                 c->tout + r0 * c->ldto * es, c->ldto);
-    }
-}
-
-fm_status fm_mlp_jvp(const fm_mlp *mlp, const fm_tensor *params,
-                     const fm_tensor *x, const fm_tensor *tx,
-                     const fm_tensor *tparams, fm_tensor *out, fm_tensor *tout,
-                     fm_mlp_work *work)
-{
-    const char *op = "mlp_jvp";
-    int n = mlp->nlayers;
-    fm_status st = FM_OK;
-    if (tx && tx->data)
-        st = check_rows(mlp, tx, x->shape[0], mlp->sizes[0], op, "tangent");
-    if (!st) st = check_rows(mlp, tout, x->shape[0], mlp->sizes[n], op, "tangent out");
-    if (!st && tparams)
-        for (int i = 0; i < 2 * n && !st; i++)
-            if (tparams[i].data) {
-                fm_tensor one[2 * FM_MLP_MAX_LAYERS];
-                memcpy(one, params, sizeof(fm_tensor) * (size_t)(2 * n));
-                one[i] = tparams[i];
-                st = fm_mlp_check_params(mlp, one, "mlp_jvp parameter tangents");
-            }
-    if (!st) st = fm_mlp_forward(mlp, params, x, out, work, true);
-    if (st)
-        return st;
-    int64_t B = x->shape[0];
-    regions r[2];
-    int parts = train_parts(B);
-    size_t pb = part_bytes(mlp, work->cap_rows);
-    for (int p = 0; p < parts; p++)
-        carve(mlp, work->cap_rows, (char *)work->buf + (size_t)p * pb, &r[p]);
-    jvp_ctx c = {mlp, params, tparams, r, B, parts,
-                 tx && tx->data ? tx->data : NULL, tx && tx->data ? ld_of(tx) : 0,
-                 tout->data, ld_of(tout)};
-    fm_nn_parallel(parts, jvp_part, &c);
     return FM_OK;
 }
 
@@ -812,7 +683,7 @@ static fm_status check_field(const fm_mlp *mlp, const fm_tensor *params,
                         "outputs + 1 ([x, t]), got %lld -> %lld", op,
                         (long long)mlp->sizes[0], (long long)d);
     fm_status st = fm_mlp_check_params(mlp, params, op);
-    if (!st) st = check_rows(mlp, x, -1, d, op, "x");
+    if (!st) st = fmi_mlp_check_rows(mlp, x, -1, d, op, "x");
     return st;
 }
 
@@ -823,7 +694,7 @@ fm_status fm_mlp_field_eval(const fm_mlp *mlp, const fm_tensor *params,
     const char *op = "mlp_field_eval";
     int64_t d = mlp->sizes[mlp->nlayers];
     fm_status st = check_field(mlp, params, x, op);
-    if (!st) st = check_rows(mlp, out, x->shape[0], d, op, "out");
+    if (!st) st = fmi_mlp_check_rows(mlp, out, x->shape[0], d, op, "out");
     if (st)
         return st;
     int64_t N = x->shape[0];
@@ -831,8 +702,8 @@ fm_status fm_mlp_field_eval(const fm_mlp *mlp, const fm_tensor *params,
         return FM_OK;
     blocks_ctx c = {.kind = BLK_FIELD, .m = mlp, .P = params, .N = N,
                     .blk = N < block_rows() ? N : block_rows(),
-                    .x = x->data, .ldx = ld_of(x), .out = out->data,
-                    .ldout = ld_of(out)};
+                    .x = x->data, .ldx = fmi_mlp_ld(x), .out = out->data,
+                    .ldout = fmi_mlp_ld(out)};
     return run_blocks(&c, work, true, t);
 }
 
@@ -852,7 +723,7 @@ fm_status fm_mlp_euler(const fm_mlp *mlp, const fm_tensor *params,
         return FM_OK;
     blocks_ctx c = {.kind = BLK_EULER, .m = mlp, .P = params, .N = N,
                     .blk = N < block_rows() ? N : block_rows(),
-                    .x = x->data, .ldx = ld_of(x), .steps = steps, .t0 = t0,
+                    .x = x->data, .ldx = fmi_mlp_ld(x), .steps = steps, .t0 = t0,
                     .h = (t1 - t0) / (double)steps};
     if ((st = run_blocks(&c, work, false, 0)))
         return st;

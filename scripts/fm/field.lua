@@ -73,15 +73,11 @@ end
 function M.resolve(f)
   if getmetatable(f) == Field then
     local net = f.net
-    if type(net) == "table" and type(net.fused) == "function" and net.flat_params then
-      local ok, h = pcall(net.fused, net)
-      if ok and h ~= nil then
-        local cfg = h:config()
-        if cfg.kind == "mlp" then
-          return M.mlp{sizes = cfg.sizes, act = cfg.act, dtype = cfg.dtype,
-                       params = net:flat_params()}
-        end
-      end
+    local h = type(net) == "table" and net.flat_params and net:fused()
+    if h and h:config().kind == "mlp" then
+      local cfg = h:config()
+      return M.mlp{sizes = cfg.sizes, act = cfg.act, dtype = cfg.dtype,
+                   params = net:flat_params()}
     end
   end
   return f
