@@ -27,9 +27,10 @@ static fm_status check_finite(const double *x, int64_t n, int64_t d,
 {
     for (int64_t i = 0; i < n * d; i++)
         if (!isfinite(x[i]))
-            return fm_error(FM_EVALUE, "%s: %s has a non-finite value (%g) at "
+            return fm_error(FM_EVALUE, "%s: %s has a non-finite value (%s) at "
                             "row %lld, column %lld (counting from 1)", op, name,
-                            x[i], (long long)(i / d + 1), (long long)(i % d + 1));
+                            isnan(x[i]) ? "nan" : x[i] > 0 ? "inf" : "-inf",
+                            (long long)(i / d + 1), (long long)(i % d + 1));
     return FM_OK;
 }
 
@@ -347,7 +348,7 @@ static fm_status check_stats_shapes(const fm_tensor *mu_a, const fm_tensor *cov_
     char s[4][FM_SHAPE_STR_MAX];
     for (int k = 0; k < 4; k++) fm_shape_str(t[k], s[k], sizeof s[k]);
     return fm_error(FM_ESHAPE, "%s: mu_a %s, cov_a %s, mu_b %s, cov_b %s must "
-                    "be (d), (d, d), (d), (d, d) with one d >= 1", op, s[0],
+                    "be (d,), (d, d), (d,), (d, d) with one d >= 1", op, s[0],
                     s[1], s[2], s[3]);
 }
 
