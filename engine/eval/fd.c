@@ -22,6 +22,13 @@
 
 /* ---- checks and copies -------------------------------------------------- */
 
+static bool all_finite(const double *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return false;
+    return true;
+}
+
 static fm_status check_finite(const double *x, int64_t n, int64_t d,
                               const char *op, const char *name)
 {
@@ -110,8 +117,12 @@ static fm_status features_stats(const fm_tensor *x, const char *op,
     double *buf;
     fm_status st = check_features(x, op, name);
     if (st || (st = load_f64(x, op, name, &buf))) return st;
-    stats_of(buf, x->shape[0], x->shape[1], mu, cov);
+    int64_t d = x->shape[1];
+    stats_of(buf, x->shape[0], d, mu, cov);
     free(buf);
+    if (!all_finite(mu, d) || !all_finite(cov, d * d))
+        return fm_error(FM_EVALUE, "%s: the mean or covariance of %s overflows "
+                        "double (values too large)", op, name);
     return FM_OK;
 }
 
@@ -221,8 +232,12 @@ static fm_status trace_sqrt_product(double *cov_a, const double *cov_b,
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.0,
                 cov_a, n, t, n, 0.0, nm, n);              /* N = W^T T */
     symmetrise(nm, d);
-    if ((st = check_finite(nm, d, d, op, "S_a^1/2 S_b S_a^1/2 (overflow?)")) ||
-        (st = fm_sym_eig(nm, d, false, l, op)) ||
+    if (!all_finite(nm, d * d)) {
+        st = fm_error(FM_EVALUE, "%s: S_a^1/2 S_b S_a^1/2 overflows double "
+                      "(covariances too large)", op);
+        goto done;
+    }
+    if ((st = fm_sym_eig(nm, d, false, l, op)) ||
         (st = check_psd(l, d, op, "cov_b")))
         goto done;
     double s = 0.0;

@@ -318,7 +318,12 @@ static void test_feature_errors(void)
     expect_error(fm_metric_fd(&a, &nan, &v), FM_EVALUE, "features_b has a non-finite "
                  "value (nan) at row 3, column 2", "nan");
     fm_tensor_set(&nan, 7, INFINITY);
-    expect_error(fm_metric_fd(&nan, &a, &v), FM_EVALUE, "features_a has a non-finite", "inf");
+    expect_error(fm_metric_fd(&nan, &a, &v), FM_EVALUE, "features_a has a non-finite "
+                 "value (inf)", "inf");
+    for (int64_t i = 0; i < 30; i++) fm_tensor_set(&b4, i, 1e200 * fm_tensor_get(&a, i));
+    b4.shape[1] = 3; /* (10, 3) of 1e200s: the squares overflow */
+    expect_error(fm_metric_fd(&a, &b4, &v), FM_EVALUE, "covariance of features_b "
+                 "overflows", "overflow");
     fm_tensor_free(&a); fm_tensor_free(&b4); fm_tensor_free(&one);
     fm_tensor_free(&vec); fm_tensor_free(&ints); fm_tensor_free(&nan);
 }
@@ -344,6 +349,10 @@ static void test_stats_errors(void)
                  "cov_a is not positive semi-definite", "indefinite a");
     expect_error(fm_fd_stats(&mu, &eye, &mu, &c, &v), FM_EVALUE,
                  "cov_b is not positive semi-definite", "indefinite b");
+    const double huge[4] = { 1e300, 0, 0, 1e300 };
+    memcpy(c.data, huge, sizeof huge);
+    expect_error(fm_fd_stats(&mu, &c, &mu, &c, &v), FM_EVALUE, "overflows double",
+                 "overflow");
     f64(&c)[0] = NAN;
     expect_error(fm_fd_stats(&mu, &eye, &mu, &c, &v), FM_EVALUE, "cov_b has a non-finite", "nan");
     double m[4] = { 1, NAN, NAN, 1 }, w[2];
