@@ -97,6 +97,15 @@ function M.reduce(err, adaptive)
   return (w * sq):mean(), sq
 end
 
+--- fs.on_path(path, z, eps, s) -> x_s, v: the point alpha_s z + beta_s eps
+-- and its conditional velocity, for batches of any shape (images: rows
+-- flattened for the path, then shaped back); s an (n, 1) column.
+function M.on_path(path, z, eps, s)
+  local n, shape = z:size(1), z:shape()
+  local zf, ef = z:reshape(n, -1), eps:reshape(n, -1)
+  return path:sample(zf, s, ef):reshape(shape), path:velocity_eps(zf, ef, s):reshape(shape)
+end
+
 -- the batch (z, eps) of a loss: z data, eps noise (opts.eps or drawn)
 function M.noise_of(z, opts)
   local eps = opts.eps or fm.randn(z:shape(), z:dtype())

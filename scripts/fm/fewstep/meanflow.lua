@@ -33,9 +33,7 @@ function M.loss(net, path, z, opts)
   local s, t = fs.times_of(n, {s = opts.s, t = opts.t, time = opts.time,
                                equal = opts.equal or 0.75}, dt)
   local eps = fs.noise_of(z, opts)
-  local sx = fs.rows(s, z)
-  local x = path:sample(z, sx, eps)
-  local v = path:velocity_eps(z, eps, sx)
+  local x, v = fs.on_path(path, z, eps, s)
   local y = opts.labels
   local pred, du = fm.jvp(function(xx, ss, tt) return fs.call(net, xx, ss, tt, y) end,
                           {x, s, t}, {v, fm.ones_like(s)})

@@ -66,7 +66,7 @@ function TVM:loss(path, z, opts)
                                equal = opts.equal or 0.25}, dt)
   local eps = fs.noise_of(z, opts)
   local y = opts.labels
-  local x = path:sample(z, fs.rows(s, z), eps)
+  local x = fs.on_path(path, z, eps, s)
   local F, dF = fm.jvp(function(xx, ss, tt) return fs.call(net, xx, ss, tt, y) end,
                        {x, s, t}, {nil, nil, fm.ones_like(t)},
                        {create_graph = not self.detach_jvp})
@@ -75,9 +75,7 @@ function TVM:loss(path, z, opts)
   local dfdt = F + gap * dF
   local target = self:target_velocity(landing:detach(), t, y)
   local terminal, tsq = fs.reduce(dfdt - target, opts.adaptive)
-  local tx = fs.rows(t, z)
-  local xt = path:sample(z, tx, eps)
-  local vt = path:velocity_eps(z, eps, tx)
+  local xt, vt = fs.on_path(path, z, eps, t)
   local fmloss, fsq = fs.reduce(fs.call(net, xt, t, t, y) - vt, false)
   local loss = terminal + fmloss * (opts.fm_weight or 1)
   return loss, {s = s, t = t, x = x, landing = landing:detach(), target = target,
