@@ -113,7 +113,10 @@ for _, method in ipairs(methods) do
     if exact then m.map_error = (x1 - exact):pow(2):sum(2):sqrt():mean():item() end
     rows[#rows + 1] = m
     run:log(0, m)
-    if k == 1 then ones[#ones + 1] = {method, x1}; maps[method] = x1 end
+    if k == 1 then
+      ones[#ones + 1] = {method, x1}; maps[method] = x1
+      run:save_npy("samples_" .. method .. "_1nfe.npy", x1)
+    end
   end
 end
 
