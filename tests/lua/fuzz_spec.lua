@@ -25,7 +25,7 @@ local function random_shape(maxd)
   return s
 end
 
-local dtypes = {"float32", "float64", "int64"}
+local dtypes = {"float32", "float64", "int64", "uint8"}
 
 -- a random tensor of the given shape, in a random layout with those sizes
 local function layout(t)
@@ -49,6 +49,7 @@ local function tensor_of(shape, dt)
   dt = dt or pick(dtypes)
   local t
   if dt == "int64" then t = fm.randint(-3, 5, shape)
+  elseif dt == "uint8" then t = fm.randint(0, 255, shape, "uint8")
   else
     t = fm.randn(shape, dt)
     if rand(1, 8) == 1 then -- special values
@@ -77,7 +78,7 @@ local function index_tensor(n)
 end
 
 local specials = {0 / 0, math.huge, -math.huge, math.maxinteger, math.mininteger,
-  2 ^ 62, -1, 0, 1e-300, true, false, "", "float64", "int64", "bogus", {}, {{}}, {1, 2}}
+  2 ^ 62, -1, 0, 1e-300, true, false, "", "float64", "int64", "uint8", "bogus", {}, {{}}, {1, 2}}
 
 local function random_arg(self)
   local r = rand(1, 20)
