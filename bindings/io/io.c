@@ -19,9 +19,10 @@ static int l_save_npy(lua_State *L)
     fm_tensor *t = fmL_checktensor(L, 2);
     bool as_int32 = false;
     if (!lua_isnoneornil(L, 3)) {
-        static const char *const opts[] = {"int32", "int64", "float32", "float64", NULL};
+        static const char *const opts[] = {"int32", "int64", "float32", "float64", "uint8",
+                                           NULL};
         int o = luaL_checkoption(L, 3, NULL, opts);
-        static const fm_dtype as[] = {FM_INT64, FM_INT64, FM_FLOAT32, FM_FLOAT64};
+        static const fm_dtype as[] = {FM_INT64, FM_INT64, FM_FLOAT32, FM_FLOAT64, FM_UINT8};
         luaL_argcheck(L, t->dtype == as[o], 3, lua_pushfstring(L,
                       "a %s tensor cannot be saved as %s", fm_dtype_name(t->dtype), opts[o]));
         as_int32 = o == 0;
@@ -180,8 +181,9 @@ static int l_st_info(lua_State *L)
         lua_createtable(L, 0, 3);
         lua_pushstring(L, fm_dtype_name(e->dtype));
         lua_setfield(L, -2, "dtype");
-        lua_pushstring(L, e->int32 ? "I32" : e->dtype == FM_FLOAT32 ? "F32"
-                          : e->dtype == FM_FLOAT64 ? "F64" : "I64");
+        static const char *const tags[FM_DTYPE_COUNT] = {
+            [FM_FLOAT32] = "F32", [FM_FLOAT64] = "F64", [FM_INT64] = "I64", [FM_UINT8] = "U8"};
+        lua_pushstring(L, e->int32 ? "I32" : tags[e->dtype]);
         lua_setfield(L, -2, "stored");
         lua_createtable(L, e->ndim, 0);
         for (int d = 0; d < e->ndim; d++) {
