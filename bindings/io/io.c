@@ -1,12 +1,13 @@
-/* io.c — fm.save_npy / fm.load_npy and fm.safetensors over engine/npy and
- * engine/safetensors. Tensors are read into Lua-owned memory
- * (fmL_newtensor); C arrays of names/tensors live in userdata, and the
- * safetensors reader is a userdata with __gc, so a Lua error at any point
- * leaks nothing. */
+/* io.c — fm.save_npy / fm.load_npy, fm.load_idx and fm.safetensors over
+ * engine/npy, engine/idx and engine/safetensors. Tensors are read into
+ * Lua-owned memory (fmL_newtensor); C arrays of names/tensors live in
+ * userdata, and the safetensors reader is a userdata with __gc, so a Lua
+ * error at any point leaks nothing. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/lfm.h"
+#include "io/idx.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 
@@ -39,6 +40,18 @@ static int l_load_npy(lua_State *L)
     fmL_check(L, fm_npy_read_header(path, &h), "load_npy");
     fm_tensor *t = fmL_newtensor(L, "load_npy", h.dtype, h.ndim, h.shape);
     fmL_check(L, fm_npy_read_data(path, t), "load_npy");
+    return 1;
+}
+
+/* fm.load_idx(path) -> uint8 tensor of the file's dimensions (IDX, plain or
+ * gzip-compressed: MNIST, Fashion-MNIST) */
+static int l_load_idx(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_idx_header h;
+    fmL_check(L, fm_idx_read_header(path, &h), "load_idx");
+    fm_tensor *t = fmL_newtensor(L, "load_idx", FM_UINT8, h.ndim, h.shape);
+    fmL_check(L, fm_idx_read_data(path, t), "load_idx");
     return 1;
 }
 
@@ -276,6 +289,7 @@ void fmL_open_io(lua_State *L)
     static const luaL_Reg funcs[] = {
         {"save_npy", l_save_npy},
         {"load_npy", l_load_npy},
+        {"load_idx", l_load_idx},
         {NULL, NULL},
     };
     fmL_setfuncs(L, funcs);
