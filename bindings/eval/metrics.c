@@ -9,15 +9,23 @@
  *   fm.metrics.sliced_w2(a, b [, {projections = 100, seed = s}]) -> SW2
  *          directions from fm's global generator, or a private one if seed
  *   fm.metrics.w2(a, b) -> exact W2 (equal sizes)
+ *   fm.metrics.fd(features_a, features_b) -> Fréchet distance of the
+ *          Gaussians fitted to two (n, d) feature sets (engine/eval/fd.h)
+ *   fm.metrics.gaussian_stats(features) -> mu (d,), cov (d, d), float64,
+ *          cov unbiased (divided by n - 1)
+ *   fm.metrics.fd_stats(mu_a, cov_a, mu_b, cov_b) -> the same distance
+ *          from statistics (for instance a cached reference)
  *   fm.ot.assign(cost) -> perm, total   cost (n, m), n <= m; row i goes to
  *          column perm[i] (1-based int64 tensor (n,))
  *   fm.ot.match(a, b) -> perm, cost     a[i] paired with b[perm[i]] under the
  *          squared Euclidean cost; cost the summed squared distances
  * Points are (n, d) float tensors, (n,) tensors (read as (n, 1)) or nested
- * tables of numbers.
+ * tables of numbers; features and statistics are float tensors or nested
+ * tables of exactly the stated number of dimensions.
  */
 #include "core/lfm.h"
 #include "eval/assign.h"
+#include "eval/fd.h"
 #include "eval/metrics.h"
 #include "core/rng.h"
 
@@ -155,6 +163,52 @@ static int l_w2(lua_State *L)
     return 1;
 }
 
+/* The float tensor (or nested table) at idx, which must have ndim
+ * dimensions; name and expect ("(n, d) features") go in the error. */
+static fm_tensor check_ndim(lua_State *L, int idx, int ndim, const char *name,
+                           const char *expect)
+{
+    if (!fmL_testtensor(L, idx)) fmL_totensor(L, idx, FM_FLOAT64);
+    fm_tensor t = *fmL_checkfloat(L, idx);
+    if (t.ndim != ndim)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s: %s expected, got %s", name,
+                      expect, fmL_pushshape(L, &t)));
+    return t;
+}
+
+#define FEATURES(idx, name) check_ndim(L, idx, 2, name, "(n, d) features")
+#define MEAN(idx, name) check_ndim(L, idx, 1, name, "(d,) mean")
+#define COV(idx, name) check_ndim(L, idx, 2, name, "(d, d) covariance")
+
+static int l_fd(lua_State *L)
+{
+    fm_tensor a = FEATURES(1, "features_a"), b = FEATURES(2, "features_b");
+    double v = 0;
+    fmL_check(L, fm_metric_fd(&a, &b, &v), "fm.metrics.fd");
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int l_gaussian_stats(lua_State *L)
+{
+    fm_tensor x = FEATURES(1, "features");
+    int64_t d = x.shape[1], sc[2] = { d, d };
+    fm_tensor *mu = fmL_newtensor(L, "fm.metrics.gaussian_stats", FM_FLOAT64, 1, sc);
+    fm_tensor *cov = fmL_newtensor(L, "fm.metrics.gaussian_stats", FM_FLOAT64, 2, sc);
+    fmL_check(L, fm_gaussian_stats(&x, mu, cov), "fm.metrics.gaussian_stats");
+    return 2;
+}
+
+static int l_fd_stats(lua_State *L)
+{
+    fm_tensor mu_a = MEAN(1, "mu_a"), cov_a = COV(2, "cov_a");
+    fm_tensor mu_b = MEAN(3, "mu_b"), cov_b = COV(4, "cov_b");
+    double v = 0;
+    fmL_check(L, fm_fd_stats(&mu_a, &cov_a, &mu_b, &cov_b, &v), "fm.metrics.fd_stats");
+    lua_pushnumber(L, v);
+    return 1;
+}
+
 static void to_one_based(fm_tensor *perm)
 {
     int64_t *p = perm->data;
@@ -206,6 +260,9 @@ void fmL_open_metrics(lua_State *L)
         { "energy", l_energy },
         { "sliced_w2", l_sliced_w2 },
         { "w2", l_w2 },
+        { "fd", l_fd },
+        { "fd_stats", l_fd_stats },
+        { "gaussian_stats", l_gaussian_stats },
         { NULL, NULL },
     };
     static const luaL_Reg ot[] = {

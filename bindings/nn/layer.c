@@ -7,8 +7,8 @@
  *   layer(x, ...) / layer:forward(x, ...)    with its own parameters
  *   layer:apply(params, x, ...)              with the given parameters
  *   layer:backward(node, g) -> gradients of the node's entries (nil where
- *        not wanted), or nil when the mlp workspace no longer holds the
- *        node's forward (the rule then differentiates the composed form)
+ *        not wanted), or nil when no mlp workspace slot holds the node's
+ *        forward any more (the rule then differentiates the composed form)
  *   layer:params(), layer:config(), layer:kind(), layer:generation()
  *
  * Under grad mode a call records ONE autograd node "layer" with entries
@@ -28,11 +28,41 @@
 
 #define FML_LAYER "fm.Layer"
 
+/* An mlp keeps its activations in a workspace (fm_mlp_work). Calls that
+ * keep nothing share `scratch`; a call that keeps takes a free slot of
+ * `work` (or, when every slot is still held by a graph, the oldest one), so
+ * that a few calls of one network per step (TVM: a JVP at (x, s, t), then a
+ * flow-matching forward) each keep their own, and one call per step reuses
+ * one slot as before. A slot is freed by the backward that reads it. */
+#define FML_MLP_SLOTS 4
+
 typedef struct {
     fm_layer layer;
-    fm_mlp_work work;       /* mlp: the kept activations */
-    lua_Integer generation; /* counts uses of work (mlp) */
+    fm_mlp_work scratch;                /* mlp: calls that keep nothing */
+    fm_mlp_work work[FML_MLP_SLOTS];    /* mlp: kept activations */
+    lua_Integer stamp[FML_MLP_SLOTS];   /* the generation a slot holds (0: none) */
+    bool busy[FML_MLP_SLOTS];           /* a graph may still read the slot */
+    lua_Integer generation;             /* counts the calls */
 } layer_ud;
+
+/* the slot for a call that keeps: a free one, else the oldest */
+static int take_slot(layer_ud *u)
+{
+    int best = 0;
+    for (int i = 0; i < FML_MLP_SLOTS; i++) {
+        if (!u->busy[i]) return i;
+        if (u->stamp[i] < u->stamp[best]) best = i;
+    }
+    return best;
+}
+
+/* the slot holding generation gen, or -1 */
+static int slot_of(const layer_ud *u, lua_Integer gen)
+{
+    for (int i = 0; i < FML_MLP_SLOTS; i++)
+        if (u->stamp[i] == gen && u->work[i].kept) return i;
+    return -1;
+}
 
 static layer_ud *check_layer(lua_State *L, int idx)
 {
@@ -41,7 +71,9 @@ static layer_ud *check_layer(lua_State *L, int idx)
 
 static int layer_gc(lua_State *L)
 {
-    fm_mlp_work_free(&check_layer(L, 1)->work);
+    layer_ud *u = check_layer(L, 1);
+    fm_mlp_work_free(&u->scratch);
+    for (int i = 0; i < FML_MLP_SLOTS; i++) fm_mlp_work_free(&u->work[i]);
     return 0;
 }
 
@@ -77,7 +109,8 @@ static int l_new(lua_State *L)
     luaL_checktype(L, 3, LUA_TTABLE);
     layer_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     memset(u, 0, sizeof *u);
-    fm_mlp_work_init(&u->work);
+    fm_mlp_work_init(&u->scratch);
+    for (int i = 0; i < FML_MLP_SLOTS; i++) fm_mlp_work_init(&u->work[i]);
     luaL_setmetatable(L, FML_LAYER);
     fm_layer_kind k;
     fmL_check(L, fm_layer_kind_parse(kind, &k), "layer");
@@ -103,7 +136,7 @@ static int l_new(lua_State *L)
     lua_getfield(L, 2, "act");
     if (!lua_isnil(L, -1)) fmL_check(L, fm_act_parse(luaL_checkstring(L, -1), &l->act), kind);
     lua_pop(L, 3);
-    if (k == FM_LAYER_MLP) {
+    if (k == FM_LAYER_MLP || k == FM_LAYER_MLP_TANGENT) {
         lua_getfield(L, 2, "sizes");
         luaL_checktype(L, -1, LUA_TTABLE);
         int ns = (int)lua_rawlen(L, -1);
@@ -181,8 +214,15 @@ static int call_layer(lua_State *L, int plist, int first)
         lua_pushboolean(L, 0);
     int saved_idx = lua_gettop(L);
     u->generation++;
+    fm_mlp_work *state = &u->scratch;
+    if (keep && l->kind == FM_LAYER_MLP) {
+        int s = take_slot(u);
+        u->busy[s] = true;
+        u->stamp[s] = u->generation;
+        state = &u->work[s];
+    }
     fm_layer_call c = {.layer = l, .params = P, .nin = nin, .in = in, .out = out,
-                       .saved = saved, .state = &u->work, .keep = keep};
+                       .saved = saved, .state = state, .keep = keep};
     if (tangents == 1) {
         fm_tensor tin[FM_LAYER_MAX_INPUTS], tp[FM_LAYER_MAX_PARAMS];
         bool any_tp = false;
@@ -250,7 +290,8 @@ static int m_backward(lua_State *L)
     lua_rawgeti(L, sv, 4);
     int nin = (int)lua_tointeger(L, -1);
     lua_pop(L, 2);
-    if (l->kind == FM_LAYER_MLP && (gen != u->generation || !u->work.kept)) {
+    int slot = l->kind == FM_LAYER_MLP ? slot_of(u, gen) : -1;
+    if (l->kind == FM_LAYER_MLP && slot < 0) {
         lua_pushnil(L);
         return 1;
     }
@@ -297,7 +338,8 @@ static int m_backward(lua_State *L)
             }
     fm_layer_call c = {.layer = l, .params = P, .nin = nin, .in = in,
                        .out = NULL, .saved = saved, .grad_out = g, .grad_in = gin,
-                       .grad_params = gp, .state = &u->work, .fresh_grads = fresh};
+                       .grad_params = gp, .state = slot >= 0 ? &u->work[slot] : NULL,
+                       .fresh_grads = fresh};
     fm_tensor gc;
     if (!fm_tensor_is_contiguous(g)) {
         fm_tensor *t = fmL_newlike(L, name, g);
@@ -306,6 +348,7 @@ static int m_backward(lua_State *L)
         c.grad_out = &gc;
     }
     fmL_check(L, fm_layer_backward(&c), name);
+    if (slot >= 0) u->busy[slot] = false;
     lua_settop(L, first_out + n - 1);
     return n;
 }
@@ -343,7 +386,7 @@ static int m_config(lua_State *L)
     lua_pushnumber(L, l->eps); lua_setfield(L, -2, "eps");
     lua_pushstring(L, fm_act_name(l->act)); lua_setfield(L, -2, "act");
     lua_pushboolean(L, l->bias); lua_setfield(L, -2, "bias");
-    if (l->kind == FM_LAYER_MLP) {
+    if (l->kind == FM_LAYER_MLP || l->kind == FM_LAYER_MLP_TANGENT) {
         lua_createtable(L, l->mlp.nlayers + 1, 0);
         for (int i = 0; i <= l->mlp.nlayers; i++) {
             lua_pushinteger(L, l->mlp.sizes[i]);

@@ -17,6 +17,7 @@ static const fm_layer_ops *const kinds[FM_LAYER_KIND_COUNT] = {
     [FM_LAYER_ATTENTION] = &fm_layer_attention_ops,
     [FM_LAYER_EMBEDDING] = &fm_layer_embedding_ops,
     [FM_LAYER_MLP] = &fm_layer_mlp_ops,
+    [FM_LAYER_MLP_TANGENT] = &fm_layer_mlp_tangent_ops,
 };
 _Static_assert(sizeof kinds / sizeof kinds[0] == FM_LAYER_KIND_COUNT,
                "one entry per layer kind");
@@ -66,7 +67,7 @@ fm_status fm_layer_check(const fm_layer *l)
         return fm_error(FM_EVALUE, "layer: unknown kind %d", (int)l->kind);
     if (l->dtype != FM_FLOAT32 && l->dtype != FM_FLOAT64)
         return fm_error(FM_ETYPE, "%s: dtype must be float32 or float64", o->name);
-    if (l->kind != FM_LAYER_CONCAT && l->ninputs != 1)
+    if (l->kind != FM_LAYER_CONCAT && l->kind != FM_LAYER_MLP_TANGENT && l->ninputs != 1)
         return fm_error(FM_EVALUE, "%s: takes one input", o->name);
     if ((unsigned)l->act >= FM_ACT_COUNT)
         return fm_error(FM_EVALUE, "%s: bad activation %d", o->name, (int)l->act);
@@ -82,6 +83,8 @@ void fm_layer_param_shape(const fm_layer *l, int i, int *ndim, int64_t *shape)
 
 static int expected_inputs(const fm_layer *l)
 {
+    if (l->kind == FM_LAYER_MLP_TANGENT)
+        return 2; /* x and its tangent */
     return l->kind == FM_LAYER_CONCAT ? l->ninputs : 1;
 }
 

@@ -49,6 +49,7 @@ typedef enum {
     FM_LAYER_ATTENTION,   /* softmax attention over positions, qkv input     */
     FM_LAYER_EMBEDDING,   /* int64 indices (...) -> (..., dim) rows of W     */
     FM_LAYER_MLP,         /* the fused MLP (nn/mlp.h) as one layer           */
+    FM_LAYER_MLP_TANGENT, /* (x, tx) -> J_x mlp(x) tx, differentiable        */
     FM_LAYER_KIND_COUNT
 } fm_layer_kind;
 
@@ -71,7 +72,7 @@ typedef struct {
     bool bias;           /* linear, conv2d */
     int ninputs;         /* concat: 2 .. FM_LAYER_MAX_INPUTS; others: 1 */
     int64_t index_base;  /* embedding: the number of the first row (Lua: 1) */
-    fm_mlp mlp;          /* mlp */
+    fm_mlp mlp;          /* mlp, mlp_tangent */
 } fm_layer;
 
 /* Everything one call of a kind's function sees. */
@@ -113,7 +114,8 @@ typedef struct {
 extern const fm_layer_ops fm_layer_linear_ops, fm_layer_conv2d_ops,
     fm_layer_group_norm_ops, fm_layer_layer_norm_ops, fm_layer_act_ops,
     fm_layer_upsample_ops, fm_layer_avg_pool_ops, fm_layer_concat_ops,
-    fm_layer_attention_ops, fm_layer_embedding_ops, fm_layer_mlp_ops;
+    fm_layer_attention_ops, fm_layer_embedding_ops, fm_layer_mlp_ops,
+    fm_layer_mlp_tangent_ops;
 
 /* The table entry of a kind (NULL for an unknown kind). */
 const fm_layer_ops *fm_layer_ops_of(fm_layer_kind kind);

@@ -162,3 +162,79 @@ void fm_act_backward(fm_dtype dt, fm_act act, int64_t n, const void *x,
         }
     }
 }
+
+/* act'(v) and act''(v) of one element (ops/act.h), in T with the
+ * sigmoid / tanh SIGM / TANH: float32 through ops/vmath.h (vectorised). */
+#define DEFINE_ACT_SECOND(T, SUF, SIGM, TANH)                                  \
+    INL void act_second_##SUF(fm_act act, T v, T *d1, T *d2)                  \
+    {                                                                          \
+        switch (act) {                                                         \
+        case FM_ACT_SILU: {                                                    \
+            T s = SIGM(v);                                                     \
+            *d1 = s * (1 + v * (1 - s));                                       \
+            *d2 = s * (1 - s) * (2 + v * (1 - 2 * s));                         \
+            return;                                                            \
+        }                                                                      \
+        case FM_ACT_SIGMOID: {                                                 \
+            T s = SIGM(v);                                                     \
+            *d1 = s * (1 - s);                                                 \
+            *d2 = *d1 * (1 - 2 * s);                                           \
+            return;                                                            \
+        }                                                                      \
+        case FM_ACT_TANH: {                                                    \
+            T t = TANH(v);                                                     \
+            *d1 = 1 - t * t;                                                   \
+            *d2 = -2 * t * *d1;                                                \
+            return;                                                            \
+        }                                                                      \
+        case FM_ACT_GELU: {                                                    \
+            T q = (T)GELU_C * (1 + 3 * (T)GELU_A * v * v);                     \
+            T S = SIGM(2 * (T)GELU_C * (v + (T)GELU_A * v * v * v));           \
+            T P = S * (1 - S);                                                 \
+            *d1 = S + 2 * v * P * q;                                           \
+            *d2 = 4 * P * q + 4 * v * P * q * q * (1 - 2 * S) +                \
+                  12 * (T)GELU_A * (T)GELU_C * v * v * P;                      \
+            return;                                                            \
+        }                                                                      \
+        case FM_ACT_RELU:                                                      \
+            *d1 = v > 0 ? (T)1 : (T)0;                                         \
+            *d2 = 0;                                                           \
+            return;                                                            \
+        case FM_ACT_NONE: case FM_ACT_COUNT:                                   \
+            *d1 = 1;                                                           \
+            *d2 = 0;                                                           \
+            return;                                                            \
+        }                                                                      \
+    }
+
+DEFINE_ACT_SECOND(float, f32, sigm_f32, fmv_tanh)
+DEFINE_ACT_SECOND(double, f64, sigm_f64, tanh)
+
+/* one loop per activation, so that each is a straight loop gcc vectorises */
+#define SECOND_LOOP(T, SUF, A)                                                 \
+    for (int64_t j = 0; j < n; j++) act_second_##SUF(A, x[j], &d1[j], &d2[j])
+
+VEC_CLONES static void second_f32(fm_act act, int64_t n, const float *x, float *d1,
+                                  float *d2)
+{
+    switch (act) {
+    case FM_ACT_SILU: SECOND_LOOP(float, f32, FM_ACT_SILU); break;
+    case FM_ACT_SIGMOID: SECOND_LOOP(float, f32, FM_ACT_SIGMOID); break;
+    case FM_ACT_TANH: SECOND_LOOP(float, f32, FM_ACT_TANH); break;
+    case FM_ACT_GELU: SECOND_LOOP(float, f32, FM_ACT_GELU); break;
+    case FM_ACT_RELU: SECOND_LOOP(float, f32, FM_ACT_RELU); break;
+    case FM_ACT_NONE: case FM_ACT_COUNT: SECOND_LOOP(float, f32, FM_ACT_NONE); break;
+    }
+}
+
+void fm_act_second(fm_dtype dt, fm_act act, int64_t n, const void *x, void *d1,
+                   void *d2)
+{
+    if (dt == FM_FLOAT32) {
+        second_f32(act, n, x, d1, d2);
+        return;
+    }
+    const double *xd = x;
+    for (int64_t j = 0; j < n; j++)
+        act_second_f64(act, xd[j], &((double *)d1)[j], &((double *)d2)[j]);
+}

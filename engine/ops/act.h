@@ -35,4 +35,14 @@ void fm_act_apply(fm_dtype dt, fm_act act, int64_t n, const void *x, void *y,
 void fm_act_backward(fm_dtype dt, fm_act act, int64_t n, const void *x,
                      void *g);
 
+/* n contiguous elements: d1 <- act'(x) and d2 <- act''(x), the second
+ * derivative (reverse mode through a tangent forward, nn/mlp_tangent.c):
+ *   silu''    = s (1 - s) (2 + v (1 - 2 s))
+ *   sigmoid'' = s (1 - s) (1 - 2 s),  tanh'' = -2 t (1 - t^2),  relu'' = 0
+ *   gelu''    = 4 P q + 4 v P q^2 (1 - 2 S) + 12 a c v^2 P with S = s(2u),
+ *               P = S (1 - S), q = du/dv = c (1 + 3 a v^2)
+ * float32 through the vectorised sigmoid and tanh, float64 through libm. */
+void fm_act_second(fm_dtype dt, fm_act act, int64_t n, const void *x, void *d1,
+                   void *d2);
+
 #endif

@@ -31,4 +31,10 @@ fm.metrics.nll = function(x, dist)
   return -dist:log_prob(x):mean():item()
 end
 
+-- path:flow_map(gmm): the exact flow map of the path's marginal field onto
+-- a mixture (scripts/fm/flow_map.lua), a Lua method of the C path type.
+debug.getregistry()["fm.Path"].__index.flow_map = function(path, gmm, opts)
+  return require("fm.flow_map").new(path, gmm, opts)
+end
+
 return fm

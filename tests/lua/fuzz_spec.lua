@@ -226,13 +226,20 @@ describe("fuzzing", function()
         local ok, g = call(fm.data[ds], opts)
         if ok then call(g.sample, g, pick{rand(0, 50), -1, 0, 2 ^ 40, "x"}, random_arg()) end
       elseif r == 3 then
-        local m = pick{"energy", "mmd", "sliced_w2", "w2"}
+        local m = pick{"energy", "mmd", "sliced_w2", "w2", "fd", "gaussian_stats", "fd_stats"}
         local d = rand(1, 3)
         local a = rand(1, 5) > 1 and pts(rand(0, 20), d) or random_arg()
         local b = rand(1, 5) > 1 and pts(rand(0, 20), rand(1, 6) > 1 and d or d + 1,
           pick{"float32", "float64"}) or random_arg()
-        call(fm.metrics[m], a, b, pick{nil, {}, {bandwidth = rand() * 2 - 0.5},
-          {projections = rand(-1, 20)}, {seed = 3}})
+        if m == "fd_stats" then
+          local ok, mu, cov = pcall(fm.metrics.gaussian_stats, a)
+          if not ok then mu, cov = random_arg(), random_arg() end
+          call(fm.metrics.fd_stats, pick{mu, a}, pick{cov, b}, pick{mu, random_arg()},
+            pick{cov, ok and -cov or b, random_arg()})
+        else
+          call(fm.metrics[m], a, b, pick{nil, {}, {bandwidth = rand() * 2 - 0.5},
+            {projections = rand(-1, 20)}, {seed = 3}})
+        end
       else
         local n = rand(0, 12)
         if rand(1, 2) == 1 then

@@ -146,6 +146,23 @@ local function plus(a, b)
 end
 
 local bilinear = {linear = true, conv2d = true}
+
+-- the mlp_tangent layer of an mlp layer (engine/nn/mlp_tangent.c), made once
+local tangent_layers = setmetatable({}, {__mode = "k"})
+local function mlp_tangent(layer, cfg)
+  local t = tangent_layers[layer]
+  if not t then
+    t = fm._layer.new("mlp_tangent", {sizes = cfg.sizes, act = cfg.act, dtype = cfg.dtype},
+                      layer:params())
+    tangent_layers[layer] = t
+  end
+  return t
+end
+
+local function any_tangent(ps, T)
+  for _, p in ipairs(ps) do if T(p) then return true end end
+  return false
+end
 local linear_only = {upsample = true, avg_pool = true, concat = true}
 
 function M.tangent(node, out, T)
@@ -175,6 +192,11 @@ function M.tangent(node, out, T)
       if ts[i] then any = true else ts[i] = fm.zeros_like(ins[i]:detach()) end
     end
     return any and layer:forward(table.unpack(ts, 1, nin)) or nil
+  elseif kind == "mlp" and not any_tangent(ps, T) then
+    -- tangents on the input only: one recorded C layer, ty = J_x mlp(x) tx,
+    -- whose C backward differentiates the tangent (reverse over forward)
+    local tx = T(ins[1])
+    return tx and mlp_tangent(layer, cfg):apply(ps, ins[1], tx) or nil
   elseif kind == "embedding" then
     local tw = T(ps[1])
     return tw and forward.embedding(cfg, {tw}, ins[1]) or nil
