@@ -121,7 +121,8 @@ static void table_shape(lua_State *L, int idx, int depth, int *ndim, int64_t *sh
 
 /* t[pos] = the number on top of the stack; t is a new contiguous tensor.
  * int64 elements are stored exactly and must be integers (no NaN, no 2.5,
- * nothing out of the 64-bit range, which a cast would turn into garbage). */
+ * nothing out of the 64-bit range, which a cast would turn into garbage);
+ * uint8 elements must be whole numbers in [0, 255]. */
 static void set_element(lua_State *L, fm_tensor *t, int64_t pos)
 {
     int isnum;
@@ -135,6 +136,11 @@ static void set_element(lua_State *L, fm_tensor *t, int64_t pos)
             luaL_error(L, "tensor: element %d (%f) is not an integer in the int64 range",
                        (int)(pos + 1), v);
         ((int64_t *)t->data)[pos] = i;
+    } else if (t->dtype == FM_UINT8) {
+        if (!(v >= 0 && v <= 255 && v == floor(v)))
+            luaL_error(L, "tensor: element %d (%f) is not a whole number in [0, 255] for uint8",
+                       (int)(pos + 1), v);
+        ((uint8_t *)t->data)[pos] = (uint8_t)v;
     } else {
         fm_tensor_set(t, pos, v);
     }
@@ -204,9 +210,9 @@ int fmL_optdim(lua_State *L, int idx, int ndim, int def)
 fm_dtype fmL_optdtype(lua_State *L, int idx, fm_dtype def)
 {
     static const char *const names[] = {"float32", "float", "float64", "double",
-                                        "int64", "long", NULL};
+                                        "int64", "long", "uint8", NULL};
     static const fm_dtype values[] = {FM_FLOAT32, FM_FLOAT32, FM_FLOAT64,
-                                      FM_FLOAT64, FM_INT64, FM_INT64};
+                                      FM_FLOAT64, FM_INT64, FM_INT64, FM_UINT8};
     if (lua_isnoneornil(L, idx))
         return def;
     return values[luaL_checkoption(L, idx, NULL, names)];

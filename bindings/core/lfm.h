@@ -76,7 +76,7 @@ fm_tensor *fmL_checkfloat(lua_State *L, int idx);
 
 /* Argument helpers: a dimension given 1-based (negative from the end)
  * converted to 0-based; a dtype name ("float32"/"float"/"float64"/"double"/
- * "int64"/"long"), default def when absent. */
+ * "int64"/"long"/"uint8"), default def when absent. */
 int fmL_checkdim(lua_State *L, int idx, int ndim);
 int fmL_optdim(lua_State *L, int idx, int ndim, int def);
 fm_dtype fmL_optdtype(lua_State *L, int idx, fm_dtype def);

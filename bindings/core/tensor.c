@@ -235,35 +235,43 @@ static int m_is_contiguous(lua_State *L)
     return 1;
 }
 
-static int m_item(lua_State *L)
+/* int64 and uint8 elements reach Lua as integers. */
+static bool is_integer_dtype(fm_dtype dt)
 {
-    fm_tensor *t = fmL_checktensor(L, 1);
-    if (fm_tensor_numel(t) != 1)
-        return luaL_error(L, "item: tensor of shape %s has %d elements, 1 expected",
-                          fmL_pushshape(L, t), (int)fm_tensor_numel(t));
-    if (t->dtype == FM_INT64)
-        lua_pushinteger(L, ((int64_t *)t->data)[0]);
-    else
-        lua_pushnumber(L, fm_tensor_get(t, 0));
-    return 1;
+    return dt == FM_INT64 || dt == FM_UINT8;
 }
 
-/* The int64 element with flat row-major index flat, read exactly (going
- * through double, as fm_tensor_get does, would round above 2^53). */
-static int64_t get_int64(const fm_tensor *t, int64_t flat)
+/* The integer element with flat row-major index flat, read exactly (going
+ * through double, as fm_tensor_get does, would round int64 above 2^53). */
+static int64_t get_integer(const fm_tensor *t, int64_t flat)
 {
     int64_t off = 0;
     for (int d = t->ndim - 1; d >= 0; d--) {
         off += (flat % t->shape[d]) * t->stride[d];
         flat /= t->shape[d];
     }
+    if (t->dtype == FM_UINT8)
+        return ((const uint8_t *)t->data)[off];
     return ((const int64_t *)t->data)[off];
+}
+
+static int m_item(lua_State *L)
+{
+    fm_tensor *t = fmL_checktensor(L, 1);
+    if (fm_tensor_numel(t) != 1)
+        return luaL_error(L, "item: tensor of shape %s has %d elements, 1 expected",
+                          fmL_pushshape(L, t), (int)fm_tensor_numel(t));
+    if (is_integer_dtype(t->dtype))
+        lua_pushinteger(L, get_integer(t, 0));
+    else
+        lua_pushnumber(L, fm_tensor_get(t, 0));
+    return 1;
 }
 
 static void push_element(lua_State *L, const fm_tensor *t, int64_t flat)
 {
-    if (t->dtype == FM_INT64)
-        lua_pushinteger(L, (lua_Integer)get_int64(t, flat));
+    if (is_integer_dtype(t->dtype))
+        lua_pushinteger(L, (lua_Integer)get_integer(t, flat));
     else
         lua_pushnumber(L, fm_tensor_get(t, flat));
 }
@@ -342,7 +350,7 @@ static int m_newindex(lua_State *L)
     int64_t z = check_index(L, t, i);
     fm_tensor v;
     fmL_check(L, fm_view_select(t, 0, z, &v), "index");
-    if (lua_type(L, 3) == LUA_TNUMBER && t->dtype != FM_INT64) {
+    if (lua_type(L, 3) == LUA_TNUMBER && !is_integer_dtype(t->dtype)) {
         fmL_check(L, fm_fill(&v, lua_tonumber(L, 3)), "index");
     } else {
         fm_tensor *src = fmL_totensor(L, 3, t->dtype);
@@ -357,7 +365,7 @@ static int m_newindex(lua_State *L)
 #define PRINT_MAX 1000    /* elide tensors with more elements than this */
 
 /* How elements are printed, chosen once per tensor as NumPy does: integers
- * for int64, "1." for whole floats, fixed point for moderate magnitudes,
+ * for int64 and uint8, "1." for whole floats, fixed point for moderate magnitudes,
  * scientific otherwise; every element padded to one width. */
 typedef struct {
     enum { FMT_INT, FMT_WHOLE, FMT_FIXED, FMT_SCI } kind;
@@ -368,7 +376,7 @@ static int fmt_value_str(char *s, size_t n, const fm_tensor *t, int64_t flat,
                          const print_fmt *f)
 {
     if (f->kind == FMT_INT)
-        return snprintf(s, n, "%*lld", f->width, (long long)get_int64(t, flat));
+        return snprintf(s, n, "%*lld", f->width, (long long)get_integer(t, flat));
     double v = fm_tensor_get(t, flat);
     if (!isfinite(v))
         return snprintf(s, n, "%*s", f->width, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
@@ -424,7 +432,7 @@ static bool shown_next(const fm_tensor *t, shown_iter *it, bool elide)
 
 static print_fmt choose_format(const fm_tensor *t, bool elide)
 {
-    print_fmt f = {t->dtype == FM_INT64 ? FMT_INT : FMT_WHOLE, 0};
+    print_fmt f = {is_integer_dtype(t->dtype) ? FMT_INT : FMT_WHOLE, 0};
     double maxabs = 0, minabs = INFINITY;
     shown_iter it;
     for (bool more = shown_first(t, &it) && f.kind != FMT_INT; more;

@@ -1,12 +1,13 @@
-/* io.c — fm.save_npy / fm.load_npy and fm.safetensors over engine/npy and
- * engine/safetensors. Tensors are read into Lua-owned memory
- * (fmL_newtensor); C arrays of names/tensors live in userdata, and the
- * safetensors reader is a userdata with __gc, so a Lua error at any point
- * leaks nothing. */
+/* io.c — fm.save_npy / fm.load_npy, fm.load_idx and fm.safetensors over
+ * engine/npy, engine/idx and engine/safetensors. Tensors are read into
+ * Lua-owned memory (fmL_newtensor); C arrays of names/tensors live in
+ * userdata, and the safetensors reader is a userdata with __gc, so a Lua
+ * error at any point leaks nothing. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/lfm.h"
+#include "io/idx.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 
@@ -19,9 +20,10 @@ static int l_save_npy(lua_State *L)
     fm_tensor *t = fmL_checktensor(L, 2);
     bool as_int32 = false;
     if (!lua_isnoneornil(L, 3)) {
-        static const char *const opts[] = {"int32", "int64", "float32", "float64", NULL};
+        static const char *const opts[] = {"int32", "int64", "float32", "float64", "uint8",
+                                           NULL};
         int o = luaL_checkoption(L, 3, NULL, opts);
-        static const fm_dtype as[] = {FM_INT64, FM_INT64, FM_FLOAT32, FM_FLOAT64};
+        static const fm_dtype as[] = {FM_INT64, FM_INT64, FM_FLOAT32, FM_FLOAT64, FM_UINT8};
         luaL_argcheck(L, t->dtype == as[o], 3, lua_pushfstring(L,
                       "a %s tensor cannot be saved as %s", fm_dtype_name(t->dtype), opts[o]));
         as_int32 = o == 0;
@@ -38,6 +40,18 @@ static int l_load_npy(lua_State *L)
     fmL_check(L, fm_npy_read_header(path, &h), "load_npy");
     fm_tensor *t = fmL_newtensor(L, "load_npy", h.dtype, h.ndim, h.shape);
     fmL_check(L, fm_npy_read_data(path, t), "load_npy");
+    return 1;
+}
+
+/* fm.load_idx(path) -> uint8 tensor of the file's dimensions (IDX, plain or
+ * gzip-compressed: MNIST, Fashion-MNIST) */
+static int l_load_idx(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_idx_header h;
+    fmL_check(L, fm_idx_read_header(path, &h), "load_idx");
+    fm_tensor *t = fmL_newtensor(L, "load_idx", FM_UINT8, h.ndim, h.shape);
+    fmL_check(L, fm_idx_read_data(path, t), "load_idx");
     return 1;
 }
 
@@ -180,8 +194,9 @@ static int l_st_info(lua_State *L)
         lua_createtable(L, 0, 3);
         lua_pushstring(L, fm_dtype_name(e->dtype));
         lua_setfield(L, -2, "dtype");
-        lua_pushstring(L, e->int32 ? "I32" : e->dtype == FM_FLOAT32 ? "F32"
-                          : e->dtype == FM_FLOAT64 ? "F64" : "I64");
+        static const char *const tags[FM_DTYPE_COUNT] = {
+            [FM_FLOAT32] = "F32", [FM_FLOAT64] = "F64", [FM_INT64] = "I64", [FM_UINT8] = "U8"};
+        lua_pushstring(L, e->int32 ? "I32" : tags[e->dtype]);
         lua_setfield(L, -2, "stored");
         lua_createtable(L, e->ndim, 0);
         for (int d = 0; d < e->ndim; d++) {
@@ -274,6 +289,7 @@ void fmL_open_io(lua_State *L)
     static const luaL_Reg funcs[] = {
         {"save_npy", l_save_npy},
         {"load_npy", l_load_npy},
+        {"load_idx", l_load_idx},
         {NULL, NULL},
     };
     fmL_setfuncs(L, funcs);

@@ -27,7 +27,8 @@ static void shape_error(lua_State *L, const char *name, const fm_tensor *a,
 }
 
 /* fmL_check, with the operand's dtype and shape added to the message (the
- * engine's dtype errors, e.g. "exp: not defined for int64", name no shape). */
+ * engine's dtype errors, e.g. "exp: not defined for int64", name no shape),
+ * and for uint8, which has no arithmetic, how to convert. */
 static void check_on(lua_State *L, fm_status st, const char *name, const fm_tensor *a)
 {
     if (st == FM_OK)
@@ -36,8 +37,9 @@ static void check_on(lua_State *L, fm_status st, const char *name, const fm_tens
     size_t n = strlen(name);
     if (strncmp(msg, name, n) == 0 && msg[n] == ':')
         msg += n + 1 + (msg[n + 1] == ' ');
-    luaL_error(L, "%s: %s (input %s %s)", name, msg, fm_dtype_name(a->dtype),
-               fmL_pushshape(L, a));
+    luaL_error(L, "%s: %s (input %s %s)%s", name, msg, fm_dtype_name(a->dtype),
+               fmL_pushshape(L, a), st == FM_ETYPE && a->dtype == FM_UINT8
+               ? "; convert first with :to(\"float32\")" : "");
 }
 
 /* a op b where either side may be a number; records autograd. */

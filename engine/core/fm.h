@@ -51,10 +51,16 @@ void fm_interrupt_request(void);
 void fm_interrupt_clear(void);
 bool fm_interrupted(void);
 
-typedef enum { FM_FLOAT32 = 0, FM_FLOAT64 = 1, FM_INT64 = 2 } fm_dtype;
+/* FM_UINT8 holds bytes (images, masks read from files): it supports
+ * creation, copies and conversions (fm_copy), fills, views, indexing,
+ * cat and where; arithmetic, comparisons and reductions return FM_ETYPE
+ * (convert to a float dtype first). */
+typedef enum { FM_FLOAT32 = 0, FM_FLOAT64 = 1, FM_INT64 = 2, FM_UINT8 = 3 } fm_dtype;
+#define FM_DTYPE_COUNT 4
 
 size_t fm_dtype_size(fm_dtype dtype);
-const char *fm_dtype_name(fm_dtype dtype); /* "float32", "float64", "int64" */
+/* "float32", "float64", "int64", "uint8" */
+const char *fm_dtype_name(fm_dtype dtype);
 bool fm_dtype_is_float(fm_dtype dtype);
 
 /* A tensor is a view: data points at element (0, ..., 0); strides are in
@@ -89,7 +95,9 @@ fm_status fm_tensor_alloc(fm_tensor *t, fm_dtype dtype, int ndim,
 void fm_tensor_free(fm_tensor *t);
 
 /* Element access by flat row-major index i (0 <= i < numel), any strides;
- * values are converted through double. */
+ * values are converted through double. fm_tensor_set into int64 truncates;
+ * into uint8 it rounds to nearest (ties to even) and clamps to [0, 255],
+ * NaN giving 0 (fm_copy, which can fail, makes NaN an error instead). */
 double fm_tensor_get(const fm_tensor *t, int64_t i);
 void fm_tensor_set(fm_tensor *t, int64_t i, double v);
 

@@ -150,7 +150,8 @@ static inline void put(fm_tensor *t, int64_t i, bool contig, double v)
     if (contig) {
         if (t->dtype == FM_FLOAT32) ((float *)t->data)[i] = (float)v;
         else if (t->dtype == FM_FLOAT64) ((double *)t->data)[i] = v;
-        else ((int64_t *)t->data)[i] = (int64_t)v;
+        else if (t->dtype == FM_INT64) ((int64_t *)t->data)[i] = (int64_t)v;
+        else fm_tensor_set(t, i, v);
     } else {
         fm_tensor_set(t, i, v);
     }
@@ -238,6 +239,9 @@ fm_status fm_rng_randint(fm_rng *rng, fm_tensor *out, int64_t lo, int64_t hi)
 {
     if (hi < lo)
         return fm_error(FM_EVALUE, "randint: empty range [%lld, %lld]",
+                        (long long)lo, (long long)hi);
+    if (out->dtype == FM_UINT8 && (lo < 0 || hi > 255))
+        return fm_error(FM_EVALUE, "randint: range [%lld, %lld] does not fit uint8 [0, 255]",
                         (long long)lo, (long long)hi);
     /* unsigned arithmetic: hi - lo overflows int64 for wide ranges; range 0
      * means all 2^64 values */

@@ -8,7 +8,13 @@
 
 size_t fm_dtype_size(fm_dtype dtype)
 {
-    return dtype == FM_FLOAT32 ? 4 : 8;
+    switch (dtype) {
+    case FM_FLOAT32: return 4;
+    case FM_FLOAT64: return 8;
+    case FM_INT64: return 8;
+    case FM_UINT8: return 1;
+    }
+    return 8;
 }
 
 const char *fm_dtype_name(fm_dtype dtype)
@@ -17,6 +23,7 @@ const char *fm_dtype_name(fm_dtype dtype)
     case FM_FLOAT32: return "float32";
     case FM_FLOAT64: return "float64";
     case FM_INT64: return "int64";
+    case FM_UINT8: return "uint8";
     }
     return "?";
 }
@@ -66,7 +73,7 @@ fm_status fm_shape_nbytes(fm_dtype dtype, int ndim, const int64_t *shape,
     if (ndim < 0 || ndim > FM_MAX_DIMS)
         return fm_error(FM_ESHAPE, "a tensor has 0 to %d dimensions, got %d",
                         FM_MAX_DIMS, ndim);
-    if ((unsigned)dtype > FM_INT64)
+    if ((unsigned)dtype >= FM_DTYPE_COUNT)
         return fm_error(FM_ETYPE, "unknown dtype %d", (int)dtype);
     double total = (double)fm_dtype_size(dtype);
     size_t n = fm_dtype_size(dtype);
@@ -161,8 +168,17 @@ double fm_tensor_get(const fm_tensor *t, int64_t i)
     case FM_FLOAT32: return ((const float *)t->data)[off];
     case FM_FLOAT64: return ((const double *)t->data)[off];
     case FM_INT64: return (double)((const int64_t *)t->data)[off];
+    case FM_UINT8: return ((const uint8_t *)t->data)[off];
     }
     return NAN;
+}
+
+/* v as a byte: rounded to nearest (ties to even), clamped, NaN -> 0. */
+static uint8_t to_byte(double v)
+{
+    if (!(v > 0))
+        return 0;
+    return v >= 255 ? 255 : (uint8_t)nearbyint(v);
 }
 
 void fm_tensor_set(fm_tensor *t, int64_t i, double v)
@@ -172,5 +188,6 @@ void fm_tensor_set(fm_tensor *t, int64_t i, double v)
     case FM_FLOAT32: ((float *)t->data)[off] = (float)v; break;
     case FM_FLOAT64: ((double *)t->data)[off] = v; break;
     case FM_INT64: ((int64_t *)t->data)[off] = (int64_t)v; break;
+    case FM_UINT8: ((uint8_t *)t->data)[off] = to_byte(v); break;
     }
 }

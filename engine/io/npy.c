@@ -119,9 +119,12 @@ static fm_status set_descr(cursor *c, const char *descr, fm_npy_header *h)
     else if (strcmp(descr, "<i4") == 0) {
         h->dtype = FM_INT64;
         h->int32 = true;
-    } else
-        return fm_error(FM_EIO, "%s: unsupported dtype '%s' (supported: <f4 <f8 <i8 <i4)",
-                        c->path, descr);
+    } else if (strcmp(descr, "|u1") == 0 || strcmp(descr, "<u1") == 0 ||
+               strcmp(descr, "|b1") == 0) /* numpy bools are bytes 0 and 1 */
+        h->dtype = FM_UINT8;
+    else
+        return fm_error(FM_EIO, "%s: unsupported dtype '%s' (supported: <f4 <f8 <i8 <i4 "
+                        "|u1 |b1)", c->path, descr);
     return FM_OK;
 }
 
@@ -300,7 +303,13 @@ static const char *descr_of(const fm_tensor *t, bool as_int32)
 {
     if (as_int32)
         return "<i4";
-    return t->dtype == FM_FLOAT32 ? "<f4" : t->dtype == FM_FLOAT64 ? "<f8" : "<i8";
+    switch (t->dtype) {
+    case FM_FLOAT32: return "<f4";
+    case FM_FLOAT64: return "<f8";
+    case FM_INT64: return "<i8";
+    case FM_UINT8: return "|u1";
+    }
+    return "?";
 }
 
 /* The version 1.0 preamble + dict, padded so the data starts at a multiple

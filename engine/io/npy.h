@@ -1,8 +1,9 @@
 /* npy.h — NumPy .npy files (format versions 1.0, 2.0 and 3.0 read; 1.0
  * written, 2.0 when the header needs it).
  *
- * Supported dtypes: '<f4' (float32), '<f8' (float64), '<i8' (int64) and '<i4'
- * (int32, read into int64; written from int64 on request). Files are
+ * Supported dtypes: '<f4' (float32), '<f8' (float64), '<i8' (int64), '<i4'
+ * (int32, read into int64; written from int64 on request), '|u1' (uint8)
+ * and '|b1' (bool, read as uint8 0/1; uint8 is always written as '|u1'). Files are
  * written in C order; column-major files (fortran_order True, which numpy
  * writes for F-contiguous arrays such as a transpose) are read into C order.
  * Reading is two steps so that the caller allocates

@@ -77,9 +77,11 @@ static fm_status parse_dtype(const char *path, const char *name, const cJSON *j,
     else if (strcmp(s, "I32") == 0) {
         e->dtype = FM_INT64;
         e->int32 = true;
-    } else
+    } else if (strcmp(s, "U8") == 0)
+        e->dtype = FM_UINT8;
+    else
         return fm_error(FM_EIO, "%s: tensor '%s' has unsupported dtype '%s' "
-                        "(supported: F32 F64 I64 I32)", path, name, s);
+                        "(supported: F32 F64 I64 I32 U8)", path, name, s);
     return FM_OK;
 }
 
@@ -325,7 +327,13 @@ static const char *dtype_tag(const fm_tensor *t, bool as_int32)
 {
     if (as_int32)
         return "I32";
-    return t->dtype == FM_FLOAT32 ? "F32" : t->dtype == FM_FLOAT64 ? "F64" : "I64";
+    switch (t->dtype) {
+    case FM_FLOAT32: return "F32";
+    case FM_FLOAT64: return "F64";
+    case FM_INT64: return "I64";
+    case FM_UINT8: return "U8";
+    }
+    return "?";
 }
 
 static fm_status check_names(const char *path, int n, const char *const *names,

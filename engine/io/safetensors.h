@@ -3,7 +3,7 @@
  *   {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [b, e]}, ...,
  *    "__metadata__": {"key": "value", ...}}
  * then the data buffer; offsets are relative to the buffer, entries tile it
- * exactly. Supported dtypes: F32, F64, I64 and I32 (read into int64).
+ * exactly. Supported dtypes: F32, F64, I64, I32 (read into int64) and U8.
  *
  * Reading is two steps so that nothing is allocated or changed before the
  * whole header is known to be valid:
@@ -51,7 +51,7 @@ fm_status fm_safetensors_read(fm_safetensors *st, int i, fm_tensor *out);
 /* Releases everything; safe to call twice and on a zeroed struct. */
 void fm_safetensors_close(fm_safetensors *st);
 
-/* Writes n named tensors (any strides; F32/F64/I64, or I32 for the int64
+/* Writes n named tensors (any strides; F32/F64/I64/U8, or I32 for the int64
  * tensors flagged in as_int32, which may be NULL) and nmeta metadata pairs
  * atomically (temporary file, fsync, rename). Names must be distinct and
  * not "__metadata__". */

@@ -1,6 +1,7 @@
 /* ops_copy.c — copies between any layouts and dtypes (float -> int64
- * truncates toward zero; NaN or out-of-range values are errors), fills, and
- * the constructors arange, linspace and eye. */
+ * truncates toward zero, NaN or out-of-range values are errors; float ->
+ * uint8 rounds to nearest and clamps to [0, 255], NaN is an error; int64 ->
+ * uint8 clamps), fills, and the constructors arange, linspace and eye. */
 #include "ops/ops.h"
 #include "ops/internal.h"
 
@@ -29,10 +30,14 @@
 DEF_CONV(conv_f32_f32, float, float)
 DEF_CONV(conv_f32_f64, float, double)
 DEF_CONV(conv_f32_i64, float, int64_t)
+DEF_CONV(conv_f32_u8, float, uint8_t)
 DEF_CONV(conv_f64_f32, double, float)
 DEF_CONV(conv_f64_f64, double, double)
 DEF_CONV(conv_f64_i64, double, int64_t)
+DEF_CONV(conv_f64_u8, double, uint8_t)
 DEF_CONV(conv_i64_i64, int64_t, int64_t)
+DEF_CONV(conv_i64_u8, int64_t, uint8_t)
+DEF_CONV(conv_u8_u8, uint8_t, uint8_t)
 
 #define DEF_TOINT(NAME, TS)                                                    \
     static bool NAME(int64_t n, void *pd, int64_t sd, const void *ps, int64_t ss) \
@@ -50,15 +55,51 @@ DEF_CONV(conv_i64_i64, int64_t, int64_t)
 DEF_TOINT(conv_i64_f32, float)
 DEF_TOINT(conv_i64_f64, double)
 
+/* float -> uint8: rounded and clamped (fmi_to_u8); false if a NaN was met */
+#define DEF_TOBYTE(NAME, TS)                                                   \
+    static bool NAME(int64_t n, void *pd, int64_t sd, const void *ps, int64_t ss) \
+    {                                                                          \
+        uint8_t *d = pd;                                                       \
+        const TS *s = ps;                                                      \
+        bool ok = true;                                                        \
+        for (int64_t i = 0; i < n; i++) {                                      \
+            uint8_t r = 0;                                                     \
+            ok &= fmi_to_u8(s[i * ss], &r);                                    \
+            d[i * sd] = r;                                                     \
+        }                                                                      \
+        return ok;                                                             \
+    }
+DEF_TOBYTE(conv_u8_f32, float)
+DEF_TOBYTE(conv_u8_f64, double)
+
+/* int64 -> uint8: clamped to [0, 255] */
+static bool conv_u8_i64(int64_t n, void *pd, int64_t sd, const void *ps, int64_t ss)
+{
+    uint8_t *d = pd;
+    const int64_t *s = ps;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = s[i * ss];
+        d[i * sd] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    return true;
+}
+
 typedef bool (*conv_kernel)(int64_t n, void *d, int64_t sd, const void *s, int64_t ss);
-static const conv_kernel conv_table[3][3] = {
-    {conv_f32_f32, conv_f32_f64, conv_f32_i64},
-    {conv_f64_f32, conv_f64_f64, conv_f64_i64},
-    {conv_i64_f32, conv_i64_f64, conv_i64_i64}};
+/* conv_table[dst dtype][src dtype] */
+static const conv_kernel conv_table[FM_DTYPE_COUNT][FM_DTYPE_COUNT] = {
+    [FM_FLOAT32] = {[FM_FLOAT32] = conv_f32_f32, [FM_FLOAT64] = conv_f32_f64,
+                    [FM_INT64] = conv_f32_i64, [FM_UINT8] = conv_f32_u8},
+    [FM_FLOAT64] = {[FM_FLOAT32] = conv_f64_f32, [FM_FLOAT64] = conv_f64_f64,
+                    [FM_INT64] = conv_f64_i64, [FM_UINT8] = conv_f64_u8},
+    [FM_INT64] = {[FM_FLOAT32] = conv_i64_f32, [FM_FLOAT64] = conv_i64_f64,
+                  [FM_INT64] = conv_i64_i64, [FM_UINT8] = conv_i64_u8},
+    [FM_UINT8] = {[FM_FLOAT32] = conv_u8_f32, [FM_FLOAT64] = conv_u8_f64,
+                  [FM_INT64] = conv_u8_i64, [FM_UINT8] = conv_u8_u8}};
+_Static_assert(FM_DTYPE_COUNT == 4, "one conversion per pair of dtypes");
 
 fm_status fm_copy(fm_tensor *dst, const fm_tensor *src)
 {
-    if ((unsigned)dst->dtype > FM_INT64 || (unsigned)src->dtype > FM_INT64)
+    if ((unsigned)dst->dtype >= FM_DTYPE_COUNT || (unsigned)src->dtype >= FM_DTYPE_COUNT)
         return fm_error(FM_ETYPE, "copy: unknown dtype");
     fm_status st = fm_ops_check_bshape("copy", dst, src, dst);
     if (st)
@@ -81,6 +122,9 @@ fm_status fm_copy(fm_tensor *dst, const fm_tensor *src)
         else
             ok &= k(n, pd, sd, ps, ss);
     } while (fmi_next(&it));
+    if (!ok && dst->dtype == FM_UINT8)
+        return fm_error(FM_EVALUE, "copy: NaN converting %s to uint8",
+                        fm_dtype_name(src->dtype));
     if (!ok)
         return fm_error(FM_EVALUE, "copy: NaN, infinite or out-of-range value converting %s to int64",
                         fm_dtype_name(src->dtype));
@@ -92,8 +136,9 @@ fm_status fm_fill(fm_tensor *dst, double value)
     fmi_scalar v;
     fm_tensor sc;
     if (!fmi_scalar_tensor(dst->dtype, value, false, &v, &sc))
-        return fm_error(FM_EVALUE, "fill: %g is not representable as %s", value,
-                        fm_dtype_name(dst->dtype));
+        return fm_error(FM_EVALUE, "fill: %g is not representable as %s%s", value,
+                        fm_dtype_name(dst->dtype),
+                        dst->dtype == FM_UINT8 ? " (a whole number in [0, 255])" : "");
     return fm_copy(dst, &sc);
 }
 
@@ -116,6 +161,11 @@ static fm_status fill_1d(const char *op, fm_tensor *out, double start, double st
         case FM_INT64:
             if (!fmi_to_i64(v, &((int64_t *)out->data)[i * st]))
                 return fm_error(FM_EVALUE, "%s: value %g does not fit int64", op, v);
+            break;
+        case FM_UINT8:
+            if (!fmi_exact_u8(v, &((uint8_t *)out->data)[i * st]))
+                return fm_error(FM_EVALUE, "%s: value %g is not a whole number in [0, 255] "
+                                "for uint8", op, v);
             break;
         }
     }

@@ -261,6 +261,7 @@ static bin_kernel binary_kernel(fm_binop op, fm_dtype dt)
     case FM_FLOAT32: return bin_f32[op];
     case FM_FLOAT64: return bin_f64[op];
     case FM_INT64: return bin_i64[op];
+    case FM_UINT8: return NULL; /* bytes: convert to a float dtype first */
     }
     return NULL;
 }
@@ -531,6 +532,7 @@ static un_kernel unary_kernel(fm_unop op, fm_dtype dt)
     case FM_INT64:
         return op == FM_NEG ? neg_i64 : op == FM_ABS ? abs_i64
              : op == FM_SIGN ? sign_i64 : op == FM_SQUARE ? square_i64 : NULL;
+    case FM_UINT8: return NULL;
     }
     return NULL;
 }
@@ -707,6 +709,7 @@ static inline bool nonzero_at(const void *p, fm_dtype dt, int64_t i)
     case FM_FLOAT32: return ((const float *)p)[i] != 0;
     case FM_FLOAT64: return ((const double *)p)[i] != 0;
     case FM_INT64: return ((const int64_t *)p)[i] != 0;
+    case FM_UINT8: return ((const uint8_t *)p)[i] != 0;
     }
     return false;
 }

@@ -119,6 +119,8 @@ fm_status fm_index_add(fm_tensor *dst, int dim, const fm_tensor *idx,
     if (!st && dst->dtype != src->dtype)
         st = fm_error(FM_ETYPE, "%s: source dtype %s differs from destination dtype %s", op,
                       fm_dtype_name(src->dtype), fm_dtype_name(dst->dtype));
+    if (!st && dst->dtype == FM_UINT8)
+        st = fm_error(FM_ETYPE, "%s: not defined for uint8", op);
     int64_t k = idx->ndim == 1 ? idx->shape[0] : 0;
     if (!st)
         st = check_selected_shape(op, dst, dim, k, src);
@@ -206,6 +208,8 @@ static void gather_scatter(const fm_tensor *x, int dim, const fm_tensor *idx,
                     ((int64_t *)x->data)[xo] = (int64_t)((uint64_t)((int64_t *)x->data)[xo]
                                                          + (uint64_t)((const int64_t *)y->data)[yo]);
                     break;
+                case FM_UINT8: /* refused by fm_scatter_add */
+                    break;
                 }
             }
         }
@@ -247,6 +251,8 @@ fm_status fm_scatter_add(fm_tensor *dst, int dim, const fm_tensor *idx,
     if (!st && dst->dtype != src->dtype)
         st = fm_error(FM_ETYPE, "%s: source dtype %s differs from destination dtype %s", op,
                       fm_dtype_name(src->dtype), fm_dtype_name(dst->dtype));
+    if (!st && dst->dtype == FM_UINT8)
+        st = fm_error(FM_ETYPE, "%s: not defined for uint8", op);
     if (!st)
         st = check_gather_shape(op, idx, dst, dim, false);
     if (!st)
@@ -329,6 +335,7 @@ static inline double load_d(const void *p, fm_dtype dt, int64_t i)
     case FM_FLOAT32: return ((const float *)p)[i];
     case FM_FLOAT64: return ((const double *)p)[i];
     case FM_INT64: return (double)((const int64_t *)p)[i];
+    case FM_UINT8: return ((const uint8_t *)p)[i];
     }
     return NAN;
 }

@@ -151,11 +151,31 @@ static inline bool fmi_to_i64(double v, int64_t *r)
     return true;
 }
 
+/* float -> uint8 conversion of fm_copy: rounded to nearest (ties to even,
+ * as x:round()), clamped to [0, 255]; false for NaN. */
+static inline bool fmi_to_u8(double v, uint8_t *r)
+{
+    if (v != v)
+        return false;
+    *r = v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)nearbyint(v);
+    return true;
+}
+
+/* An exact byte: v whole and in [0, 255] (scalars written into uint8). */
+static inline bool fmi_exact_u8(double v, uint8_t *r)
+{
+    if (!(v >= 0 && v <= 255 && v == floor(v)))
+        return false;
+    *r = (uint8_t)v;
+    return true;
+}
+
 /* A scalar operand as a 0-d tensor of dtype dt over *storage (fills and
  * tensor-op-number). For int64, value is truncated toward zero, or must be
- * whole when `whole`; false when it is not representable (NaN, inf, out of
- * range, or a fraction with `whole`). */
-typedef union { float f; double d; int64_t i; } fmi_scalar;
+ * whole when `whole`; for uint8 it must be a whole number in [0, 255];
+ * false when it is not representable (NaN, inf, out of range, or a fraction
+ * with `whole`). */
+typedef union { float f; double d; int64_t i; uint8_t u; } fmi_scalar;
 static inline bool fmi_scalar_tensor(fm_dtype dt, double value, bool whole,
                                      fmi_scalar *storage, fm_tensor *t)
 {
@@ -167,6 +187,8 @@ static inline bool fmi_scalar_tensor(fm_dtype dt, double value, bool whole,
     case FM_FLOAT64: storage->d = value; return true;
     case FM_INT64:
         return !(whole && value != floor(value)) && fmi_to_i64(value, &storage->i);
+    case FM_UINT8:
+        return fmi_exact_u8(value, &storage->u);
     }
     return false;
 }

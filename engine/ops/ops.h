@@ -10,8 +10,11 @@
  * dtypes: arithmetic needs a and b of the same float dtype (float32 or
  * float64); the output has that dtype. FM_INT64 tensors support copy/fill,
  * comparisons, add/sub/mul (exact integer arithmetic), neg/abs, sum/max/min/
- * argmax/argmin, cat and index_select. Anything else returns FM_ETYPE with a
- * message naming the operation and the dtypes.
+ * argmax/argmin, cat and index_select. FM_UINT8 tensors support copy/fill
+ * (conversions as fm_copy says), index_select, gather, cat and where (as
+ * data or as the condition), but no arithmetic, comparison or reduction.
+ * Anything else returns FM_ETYPE with a message naming the operation and
+ * the dtypes.
  */
 #ifndef FM_OPS_H
 #define FM_OPS_H
@@ -64,7 +67,10 @@ fm_status fm_where(const fm_tensor *cond, const fm_tensor *a,
 fm_status fm_axpy(double alpha, const fm_tensor *b, fm_tensor *out);
 
 /* dst[...] = src[...]: src broadcast to dst's shape, any strides and dtypes
- * (converting; float -> int64 truncates toward zero, NaN is an error). */
+ * (converting; float -> int64 truncates toward zero, NaN is an error; float
+ * -> uint8 rounds to nearest, ties to even, and clamps to [0, 255], NaN is
+ * an error; int64 -> uint8 clamps). fm_fill into uint8 (and arange,
+ * linspace) needs whole numbers in [0, 255]. */
 fm_status fm_copy(fm_tensor *dst, const fm_tensor *src);
 fm_status fm_fill(fm_tensor *dst, double value);
 /* arange: out[i] = start + i * step; linspace: n points from a to b inclusive. */

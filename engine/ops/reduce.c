@@ -339,6 +339,8 @@ fm_status fm_reduce(fm_reduceop op, const fm_tensor *a, int dim, double param,
                         fm_dtype_name(out->dtype), fm_dtype_name(a->dtype));
     if (a->dtype == FM_INT64 && op != FM_SUM && op != FM_MAX && op != FM_MIN && op != FM_PROD)
         return fm_error(FM_ETYPE, "%s: not defined for int64", name);
+    if (a->dtype == FM_UINT8)
+        return fm_error(FM_ETYPE, "%s: not defined for uint8", name);
     reduce_plan pl;
     fm_status st = plan_reduce(name, a, dim, &pl);
     if (!st)
@@ -412,6 +414,8 @@ fm_status fm_argreduce(bool is_max, const fm_tensor *a, int dim, int64_t base,
     if (out->dtype != FM_INT64)
         return fm_error(FM_ETYPE, "%s: output must be int64, got %s", name,
                         fm_dtype_name(out->dtype));
+    if (a->dtype == FM_UINT8)
+        return fm_error(FM_ETYPE, "%s: not defined for uint8", name);
     reduce_plan pl;
     fm_status st = plan_reduce(name, a, dim, &pl);
     if (!st)

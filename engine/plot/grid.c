@@ -119,11 +119,13 @@ fm_status fm_plot_snapshots(const char *path, const fm_plot_opts *o,
 
 /* ---- image grid --------------------------------------------------------- */
 
+/* Pixel k as opaque ARGB: floats in [0, 1], bytes in [0, 255]. */
 static uint32_t pixel_of(const fm_tensor *im, int64_t k, bool rgb)
 {
     uint32_t c = 0xff000000u;
+    double scale = im->dtype == FM_UINT8 ? 1.0 / 255 : 1.0;
     for (int ch = 0; ch < 3; ch++) {
-        double v = fm_tensor_get(im, rgb ? 3 * k + ch : k);
+        double v = fm_tensor_get(im, rgb ? 3 * k + ch : k) * scale;
         v = isfinite(v) ? (v < 0 ? 0 : v > 1 ? 1 : v) : 0;
         c |= (uint32_t)lround(v * 255) << (16 - 8 * ch);
     }

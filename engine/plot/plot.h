@@ -82,7 +82,8 @@ fm_status fm_plot_snapshots(const char *path, const fm_plot_opts *o,
                             const fm_tensor *const *frames, int nframes,
                             const double *times, const fm_tensor *reference);
 
-/* images: (N, H, W) grey or (N, H, W, 3) RGB in [0, 1] (clamped). */
+/* images: (N, H, W) grey or (N, H, W, 3) RGB in [0, 1] (clamped), or
+ * uint8 in [0, 255]. */
 fm_status fm_plot_images(const char *path, const fm_plot_opts *o,
                          const fm_tensor *images, int cols);
 

@@ -16,6 +16,10 @@ fm.load = function(...) return require("fm.nn").load(...) end
 for _, name in ipairs{"from_npy", "from_csv", "batches"} do
   fm.data[name] = function(...) return require("fm.dataset")[name](...) end
 end
+-- image data sets (scripts/fm/images.lua, docs/images.md)
+for _, name in ipairs{"fashion_mnist", "images"} do
+  fm.data[name] = function(...) return require("fm.images")[name](...) end
+end
 
 --- fm.metrics.nll(x, dist): average negative log-likelihood (nats) of the
 -- samples x under a distribution with an exact log_prob (a gmm, a marginal

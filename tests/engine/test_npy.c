@@ -48,7 +48,8 @@ static void test_roundtrip(fm_dtype dtype, int ndim, const int64_t *shape)
     fm_tensor t, r;
     fm_tensor_alloc(&t, dtype, ndim, shape);
     for (int64_t i = 0; i < fm_tensor_numel(&t); i++)
-        fm_tensor_set(&t, i, dtype == FM_INT64 ? (double)(i * 7919 - 100000) : (double)i * 0.37 - 3);
+        fm_tensor_set(&t, i, dtype == FM_INT64 ? (double)(i * 7919 - 100000)
+                             : dtype == FM_UINT8 ? (double)(i * 37 % 256) : (double)i * 0.37 - 3);
     CHECK(fm_npy_write(path, &t, false) == FM_OK, "write %s", fm_dtype_name(dtype));
     CHECK(load(path, &r) == FM_OK, "read %s", fm_dtype_name(dtype));
     CHECK(r.dtype == dtype && same(&t, &r), "round trip %s ndim %d", fm_dtype_name(dtype), ndim);
@@ -114,6 +115,44 @@ static void write_npy(const char *dict, size_t datalen)
     memcpy(buf + 10, dict, n);
     memset(buf + 10 + n, 0, datalen);
     write_bytes(bad, buf, 10 + n + datalen);
+}
+
+/* numpy's bytes: '|u1' is uint8, and '|b1' (bool) is read as uint8 0/1. */
+static void test_bytes(void)
+{
+    const char *u1 = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }\n";
+    const char *b1 = "{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }\n";
+    unsigned char buf[256] = "\x93NUMPY\x01\x00", data[4] = {0, 1, 254, 255};
+    snprintf(bad, sizeof bad, "%s/bytes.npy", dir);
+    for (int k = 0; k < 2; k++) {
+        const char *dict = k ? b1 : u1;
+        size_t n = strlen(dict);
+        buf[8] = (unsigned char)n;
+        memcpy(buf + 10, dict, n);
+        memcpy(buf + 10 + n, data, 4);
+        write_bytes(bad, buf, 10 + n + 4);
+        fm_tensor r;
+        CHECK(load(bad, &r) == FM_OK, "read %s", k ? "|b1" : "|u1");
+        if (r.data) {
+            CHECK(r.dtype == FM_UINT8 && fm_tensor_numel(&r) == 4 && r.ndim == 2 - k &&
+                  memcmp(r.data, data, 4) == 0, "bytes of %s", k ? "|b1" : "|u1");
+            fm_tensor_free(&r);
+        }
+    }
+    /* uint8 is written as '|u1' */
+    fm_tensor t;
+    int64_t shape[1] = {3};
+    fm_tensor_alloc(&t, FM_UINT8, 1, shape);
+    memcpy(t.data, data + 1, 3);
+    CHECK(fm_npy_write(path, &t, false) == FM_OK, "write uint8");
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[got] = 0;
+    CHECK(strstr((const char *)buf + 10, "'descr': '|u1'") != NULL, "uint8 header says |u1");
+    CHECK(fm_npy_write(path, &t, true) == FM_ETYPE, "uint8 as int32 must fail");
+    fm_tensor_free(&t);
 }
 
 /* fortran_order True: the data is column-major; element (i, j) of a
@@ -232,10 +271,13 @@ int main(void)
     test_roundtrip(FM_FLOAT32, 3, s3);
     test_roundtrip(FM_FLOAT64, 3, s3);
     test_roundtrip(FM_INT64, 3, s3);
+    test_roundtrip(FM_UINT8, 3, s3);
+    test_roundtrip(FM_UINT8, 0, NULL);
     test_roundtrip(FM_FLOAT64, 0, NULL);
     test_roundtrip(FM_FLOAT32, 1, s1);
     test_views_and_int32();
     test_fortran_order();
+    test_bytes();
     test_malformed();
     test_truncate_and_flip();
     char cmd[300];

@@ -126,6 +126,7 @@ static double bget(const fm_tensor *t, int ndim, const int64_t *shape, int64_t i
     case FM_FLOAT32: return ((float *)t->data)[off];
     case FM_FLOAT64: return ((double *)t->data)[off];
     case FM_INT64: return (double)((int64_t *)t->data)[off];
+    case FM_UINT8: return ((uint8_t *)t->data)[off];
     }
     return NAN;
 }

@@ -437,6 +437,14 @@ static void test_images(void)
     png_pixel(p, 4 + 100, 4 + 100, c); /* inside image 0, all 0.5 */
     CHECK(c[0] == 128 && c[1] == 128 && c[2] == 128, "%d %d %d", c[0], c[1], c[2]);
     fm_tensor_free(&g);
+    /* uint8 images are bytes 0..255 */
+    fm_tensor_alloc(&g, FM_UINT8, 3, shape);
+    for (int64_t k = 0; k < 4 * 64; k++)
+        ((uint8_t *)g.data)[k] = k < 64 ? 200 : 0;
+    CHECK(fm_plot_images(p, NULL, &g, 2) == FM_OK, "uint8 grid");
+    png_pixel(p, 4 + 100, 4 + 100, c);
+    CHECK(c[0] == 200 && c[1] == 200 && c[2] == 200, "uint8 %d %d %d", c[0], c[1], c[2]);
+    fm_tensor_free(&g);
     int64_t rs[4] = {3, 4, 4, 3};
     fm_tensor rgb;
     fm_tensor_alloc(&rgb, FM_FLOAT32, 4, rs);

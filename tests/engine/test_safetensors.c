@@ -46,11 +46,13 @@ static fm_status load_all(const char *p)
 
 static void test_roundtrip(void)
 {
-    fm_tensor a, b, c, cv;
-    int64_t sa[2] = {2, 3}, sc[2] = {3, 2};
+    fm_tensor a, b, c, cv, u;
+    int64_t sa[2] = {2, 3}, sc[2] = {3, 2}, su[1] = {5};
     fm_tensor_alloc(&a, FM_FLOAT32, 2, sa);
     fm_tensor_alloc(&b, FM_FLOAT64, 0, NULL);
     fm_tensor_alloc(&c, FM_INT64, 2, sc);
+    fm_tensor_alloc(&u, FM_UINT8, 1, su); /* stored as U8 */
+    memcpy(u.data, (const uint8_t[]){0, 1, 127, 254, 255}, 5);
     for (int i = 0; i < 6; i++) {
         ((float *)a.data)[i] = 0.5f * (float)i - 1;
         ((int64_t *)c.data)[i] = -3 + 1000 * i;
@@ -58,17 +60,17 @@ static void test_roundtrip(void)
     *(double *)b.data = 3.141592653589793;
     cv = c; /* transposed view (2, 3) */
     cv.shape[0] = 2; cv.shape[1] = 3; cv.stride[0] = 1; cv.stride[1] = 2;
-    const char *names[] = {"layer.weight", "scale", "idx \"quoted\""};
-    const fm_tensor *ts[] = {&a, &b, &cv};
-    bool i32[] = {false, false, true};
+    const char *names[] = {"layer.weight", "scale", "idx \"quoted\"", "mask"};
+    const fm_tensor *ts[] = {&a, &b, &cv, &u};
+    bool i32[] = {false, false, true, false};
     const char *keys[] = {"format", "seed"}, *vals[] = {"pt", "42"};
-    CHECK(fm_safetensors_write(path, 3, names, ts, i32, 2, keys, vals) == FM_OK, "write");
+    CHECK(fm_safetensors_write(path, 4, names, ts, i32, 2, keys, vals) == FM_OK, "write");
     fm_safetensors st;
     CHECK(fm_safetensors_open(path, &st) == FM_OK, "open");
-    CHECK(st.n == 3 && st.nmeta == 2 && st.data_start % 8 == 0, "n %d nmeta %d start %llu",
+    CHECK(st.n == 4 && st.nmeta == 2 && st.data_start % 8 == 0, "n %d nmeta %d start %llu",
           st.n, st.nmeta, (unsigned long long)st.data_start);
     CHECK(strcmp(st.meta_keys[1], "seed") == 0 && strcmp(st.meta_values[1], "42") == 0, "meta");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         int i = fm_safetensors_find(&st, names[k]);
         CHECK(i >= 0, "find %s", names[k]);
         if (i < 0)
@@ -97,6 +99,7 @@ static void test_roundtrip(void)
     fm_tensor_free(&a);
     fm_tensor_free(&b);
     fm_tensor_free(&c);
+    fm_tensor_free(&u);
 }
 
 /* A file with the given JSON header and datalen zero bytes of data. */

@@ -25,7 +25,7 @@ local function random_shape(maxd)
   return s
 end
 
-local dtypes = {"float32", "float64", "int64"}
+local dtypes = {"float32", "float64", "int64", "uint8"}
 
 -- a random tensor of the given shape, in a random layout with those sizes
 local function layout(t)
@@ -49,6 +49,7 @@ local function tensor_of(shape, dt)
   dt = dt or pick(dtypes)
   local t
   if dt == "int64" then t = fm.randint(-3, 5, shape)
+  elseif dt == "uint8" then t = fm.randint(0, 255, shape, "uint8")
   else
     t = fm.randn(shape, dt)
     if rand(1, 8) == 1 then -- special values
@@ -77,7 +78,7 @@ local function index_tensor(n)
 end
 
 local specials = {0 / 0, math.huge, -math.huge, math.maxinteger, math.mininteger,
-  2 ^ 62, -1, 0, 1e-300, true, false, "", "float64", "int64", "bogus", {}, {{}}, {1, 2}}
+  2 ^ 62, -1, 0, 1e-300, true, false, "", "float64", "int64", "uint8", "bogus", {}, {{}}, {1, 2}}
 
 local function random_arg(self)
   local r = rand(1, 20)
@@ -270,12 +271,13 @@ describe("fuzzing", function()
     end
   end)
 
-  it("npy and safetensors: bad paths and corrupt files", function()
+  it("npy, safetensors and IDX: bad paths and corrupt files", function()
     local good = tmp("good.npy")
     fm.save_npy(good, fm.randn(3, 4))
     fm.safetensors.save(tmp("good.st"), {a = fm.randn(2, 3), b = fm.randint(1, 3, {4})})
     local f = assert(io.open(good, "rb")); local npy = f:read("a"); f:close()
     f = assert(io.open(tmp("good.st"), "rb")); local st = f:read("a"); f:close()
+    local idx = string.pack(">I4I4I4I4", 0x803, 2, 3, 4) .. string.rep("\7", 24)
     local function corrupt(bytes, i)
       local r = rand(1, 3)
       local p = tmp("bad" .. i)
@@ -290,13 +292,15 @@ describe("fuzzing", function()
     end
     local bad = {tmp("missing.npy"), tmpdir, "/dev/null", tmp("no/dir/x.npy"), ""}
     for i = 1, 1000 do
-      local r = rand(1, 7)
-      if r == 1 then call(fm.load_npy, corrupt(npy, i))
+      local r = rand(1, 8)
+      if r == 8 then call(fm.load_idx, corrupt(idx, i))
+      elseif r == 1 then call(fm.load_npy, corrupt(npy, i))
       elseif r == 2 then call(fm.safetensors.load, corrupt(st, i))
       elseif r == 3 then call(fm.safetensors.info, corrupt(st, i))
       elseif r == 4 then call(fm.safetensors.load_into, corrupt(st, i),
         {a = fm.zeros(2, 3), b = fm.zeros(4, "int64")}, pick{true, false})
-      elseif r == 5 then call(pick{fm.load_npy, fm.safetensors.load, fm.safetensors.info}, pick(bad))
+      elseif r == 5 then
+        call(pick{fm.load_npy, fm.load_idx, fm.safetensors.load, fm.safetensors.info}, pick(bad))
       elseif r == 6 then call(fm.save_npy, pick(bad), random_tensor(), pick{nil, "int32", "bogus"})
       else call(fm.safetensors.save, pick(bad), {x = random_tensor()}) end
     end

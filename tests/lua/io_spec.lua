@@ -147,10 +147,10 @@ assert f3.dtype.str == '<i8' and np.array_equal(f3, np.arange(24).reshape(2, 3, 
   it("rejects what it cannot read with an error naming the file", function()
     py [==[
 np.save(os.path.join(D, 'bigendian.npy'), np.ones(3, dtype='>f4'))
-np.save(os.path.join(D, 'bool.npy'), np.ones(3, dtype=bool))
+np.save(os.path.join(D, 'i16.npy'), np.ones(3, dtype='<i2'))
 np.save(os.path.join(D, 'f16.npy'), np.ones(3, dtype='<f2'))
 ]==]
-    for _, n in ipairs{"bigendian", "bool", "f16", "missing"} do
+    for _, n in ipairs{"bigendian", "i16", "f16", "missing"} do
       fails_naming(tmp(n .. ".npy"), fm.load_npy, tmp(n .. ".npy"))
     end
   end)
