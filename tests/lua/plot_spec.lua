@@ -210,7 +210,7 @@ describe("fm.plot", function()
     assert.equal(1, gif_frames(path("ig8.gif")))
     assert.has_error(function()
       fm.plot.images_gif{path("x.gif"), frames = {ims, fm.rand(6, 4, 4)}}
-    end, "fm.plot.images_gif: plot.images_gif: frame 2 is (6, 4, 4), frame 1 (6, 5, 4)")
+    end, "fm.plot.images_gif: frame 2 is (6, 4, 4), frame 1 (6, 5, 4)")
     assert.has_error(function()
       fm.plot.images{path("x.png"), images = ims, names = {"a", 3}}
     end, "fm.plot.images: names[2] must be a string")
