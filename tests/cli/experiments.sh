@@ -20,6 +20,7 @@ tiny() { # name: the options that make experiment <name> take about a second
         guidance) echo "--steps 20 --n 210 --ode-steps 5" ;;
         likelihood) echo "--steps 20 --n 200 --ode-steps 4 --res 12" ;;
         few_step) echo "--steps 20 --n 200 --width 16 --nfe 1,2" ;;
+        fashion_mnist) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --acc-n 4 --guidance 1" ;;
         *) echo "--steps 20 --n 200" ;;
     esac
 }
