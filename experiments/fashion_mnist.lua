@@ -84,7 +84,7 @@ local net = fm.nn.unet{channels = opts.channels, classes = K, in_channels = C}
 local opt = fm.optim.adam(net, {lr = opts.lr})
 local sched = fm.optim.scheduler(opt, fm.optim.schedule.cosine{total = opts.steps,
   warmup = math.max(1, opts.steps // 50), min_lr = opts.lr / 10})
-local ema = fm.optim.ema(net:parameters(), opts.ema)
+local ema = fm.optim.ema(net:parameters(), opts.ema, {warmup = true})
 local first = 1
 if opts.resume then
   local f = io.open(ckpt_path)

@@ -84,7 +84,7 @@ local function fit(method)
   local opt = fm.optim.adam(net, {lr = opts.lr})
   local sched = fm.optim.scheduler(opt, fm.optim.schedule.cosine{total = opts.steps,
     warmup = math.max(1, opts.steps // 50), min_lr = opts.lr / 10})
-  local ema = fm.optim.ema(net:parameters(), opts.ema)
+  local ema = fm.optim.ema(net:parameters(), opts.ema, {warmup = true})
   local tvm = method == "tvm" and fs.tvm(net, {ema = 0.99, detach_jvp = opts.detach_jvp})
   local batches = data:batches{batch = opts.batch, seed = opts.seed, epochs = math.huge,
                                drop_last = true}

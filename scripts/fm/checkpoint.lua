@@ -48,11 +48,13 @@ function M.load(path, state)
     local ok2, err = pcall(state.optimizer.load_state, state.optimizer, path)
     if not ok2 then error("fm.checkpoint.load: " .. tostring(err), 2) end
   end
+  local step = math.tointeger(tonumber(meta["checkpoint.step"])) or 0
+  if state.ema then state.ema.count = step end    -- the EMA's warm-up goes on
   local user = {}
   for k, v in pairs(meta or {}) do
     if not k:match("^optim%.") and not k:match("^checkpoint%.") then user[k] = v end
   end
-  return {step = math.tointeger(tonumber(meta["checkpoint.step"])) or 0, meta = user, tensors = n}
+  return {step = step, meta = user, tensors = n}
 end
 
 return M

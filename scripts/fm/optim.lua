@@ -170,19 +170,28 @@ end
 local EMA = {}
 EMA.__index = EMA
 
---- fm.optim.ema(params, decay = 0.999) -> e: e:update() (avg = decay avg +
--- (1 - decay) param), e:copy_to([params]), e:swap() (exchange parameters and
--- averages: call twice to get back), e.averages (list of tensors).
-function optim.ema(params, decay)
+--- fm.optim.ema(params, decay = 0.999 [, {warmup = false}]) -> e: e:update()
+-- (avg = d avg + (1 - d) param), e:copy_to([params]), e:swap() (exchange
+-- parameters and averages: call twice to get back), e.averages (list of
+-- tensors). With warmup, update k uses d = min(decay, (1 + k) / (10 + k)),
+-- so that the average forgets the initial weights early (with d fixed at
+-- 0.999 they still weigh 0.999^800 = 45% after 800 updates).
+function optim.ema(params, decay, opts)
   params = param_list(params, "fm.optim.ema")
   local avgs = {}
   for i, p in ipairs(params) do
     avgs[i] = p:detach():clone()
     avgs[i].name = p.name
   end
-  return setmetatable({params = params, averages = avgs, decay = decay or 0.999}, EMA)
+  return setmetatable({params = params, averages = avgs, decay = decay or 0.999,
+                       warmup = opts and opts.warmup or false, count = 0}, EMA)
 end
-function EMA:update() C.ema(self.averages, self.params, self.decay) end
+function EMA:update()
+  self.count = self.count + 1
+  local d = self.decay
+  if self.warmup then d = math.min(d, (1 + self.count) / (10 + self.count)) end
+  C.ema(self.averages, self.params, d)
+end
 function EMA:copy_to(params)
   params = params and param_list(params, "ema:copy_to") or self.params
   fm.no_grad(function()

@@ -152,3 +152,63 @@ print(len([k for k in h if k != '__metadata__']))
     assert.equal("6", out:match("%d+"))
   end)
 end)
+
+describe("fm.checkpoint", function()
+  local ck = require "fm.checkpoint"
+  local d
+  setup(function() d = os.tmpname(); os.remove(d); assert(require("lfs").mkdir(d)) end)
+  teardown(function() os.execute("rm -rf '" .. d .. "'") end)
+
+  local function trained()
+    fm.seed(3)
+    local net = fm.nn.mlp{inputs = 3, hidden = {8}, outputs = 2}
+    local opt = fm.optim.adam(net, {lr = 1e-2})
+    local ema = fm.optim.ema(net:parameters(), 0.9, {warmup = true})
+    for _ = 1, 3 do
+      local loss = (net(fm.randn(16, 3)) ^ 2):mean()
+      opt:zero_grad(); loss:backward(); opt:step(); ema:update()
+    end
+    return net, opt, ema
+  end
+
+  it("restores the weights, the optimiser, the EMA and the step", function()
+    local net, opt, ema = trained()
+    ck.save(d .. "/c.safetensors", {net = net, optimizer = opt, ema = ema, step = 3,
+                                    meta = {seed = 3}})
+    fm.seed(9)
+    local net2 = fm.nn.mlp{inputs = 3, hidden = {8}, outputs = 2}
+    local opt2 = fm.optim.adam(net2, {lr = 1e-2})
+    local ema2 = fm.optim.ema(net2:parameters(), 0.9, {warmup = true})
+    local info = ck.load(d .. "/c.safetensors", {net = net2, optimizer = opt2, ema = ema2})
+    assert.equal(3, info.step)
+    assert.equal("3", info.meta.seed)
+    assert.equal(3, ema2.count)
+    for i, p in ipairs(net:parameters()) do
+      assert.tensor_near(p:detach(), net2:parameters()[i]:detach(), 0)
+      assert.tensor_near(ema.averages[i], ema2.averages[i], 0)
+    end
+    -- the next step is the same on both
+    fm.seed(5); local x = fm.randn(16, 3)
+    for _, s in ipairs{{net, opt}, {net2, opt2}} do
+      local loss = (s[1](x) ^ 2):mean()
+      s[2]:zero_grad(); loss:backward(); s[2]:step()
+    end
+    for i, p in ipairs(net:parameters()) do
+      assert.tensor_near(p:detach(), net2:parameters()[i]:detach(), 1e-7)
+    end
+  end)
+
+  it("refuses a missing file or another network and changes nothing", function()
+    local net = trained()
+    assert.has_error(function() ck.load(d .. "/none.safetensors", {net = net}) end)
+    ck.save(d .. "/small.safetensors", {net = fm.nn.mlp{inputs = 3, hidden = {4}, outputs = 2}})
+    local snap = {}
+    for i, p in ipairs(net:parameters()) do snap[i] = p:detach():clone() end
+    local ok, err = pcall(ck.load, d .. "/small.safetensors", {net = net})
+    assert.is_false(ok)
+    assert.truthy(tostring(err):match("fm.checkpoint.load"))
+    for i, p in ipairs(net:parameters()) do assert.tensor_near(snap[i], p:detach(), 0) end
+    assert.has_error(function() ck.save(d .. "/x.safetensors", {}) end,
+                     "fm.checkpoint: net = a module is required")
+  end)
+end)

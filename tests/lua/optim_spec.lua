@@ -198,6 +198,16 @@ describe("clipping, schedules, EMA", function()
     assert.tensor_near(want, p, 1e-12)
   end)
 
+  it("ema with warm-up forgets the initial weights early", function()
+    local p = fm.param(fm.tensor({1.0}, "float64"))
+    local e = optim.ema({p}, 0.999, {warmup = true})
+    fm.no_grad(function() p:copy(fm.tensor({3.0}, "float64")) end)
+    e:update()                                   -- d = min(0.999, 2 / 11)
+    assert.tensor_near({2 / 11 * 1 + 9 / 11 * 3}, e.averages[1], 1e-12)
+    for _ = 1, 5000 do e:update() end            -- d reaches 0.999
+    assert.tensor_near({3}, e.averages[1], 1e-12)
+  end)
+
   it("a module's parameters train: loss decreases with adam", function()
     fm.seed(1)
     local net = fm.nn.mlp{inputs = 2, hidden = {16}, outputs = 1}
