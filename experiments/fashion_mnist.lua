@@ -159,23 +159,8 @@ end
 ema:copy_to()
 run:save_model("model.safetensors", net)
 
-local D = C * H * W
-local function guided_field(w, y)
-  local n = y:size(1)
-  local nulls = fm.full({n}, null, "int64")
-  return function(xf, t)
-    local x = xf:reshape(xf:size(1), C, H, W)
-    local out
-    if w == 1 then out = net(x, t, y)
-    elseif w == 0 then out = net(x, t, nulls)
-    else  -- both labels in one call of 2n rows
-      local both = net(fm.cat({x, x}, 1), t, fm.cat({y, nulls}, 1))
-      local uc, un = both:narrow(1, 1, n), both:narrow(1, n + 1, n)
-      out = un * (1 - w) + uc * w
-    end
-    return out:reshape(n, D)
-  end
-end
+-- classifier-free guidance with both labels in one call (fm.guided{null =})
+local function model(x, t, y) return net(x, t, y) end
 
 -- n images for labels y at weight w, in batches of --batch (record: frames)
 local function generate(w, y, record)
@@ -183,16 +168,16 @@ local function generate(w, y, record)
   for lo = 1, n, opts.batch do
     local m = math.min(opts.batch, n - lo + 1)
     local yb = y:narrow(1, lo, m)
-    local x0 = fm.randn(m, D)
+    local x0 = fm.randn(m, C, H, W)
     local x1, traj = fm.no_grad(function()
-      local f = guided_field(w, yb)
+      local f = fm.guided(model, w, yb, {null = null})
       if opts.sampler == "sde" then
         return fm.sample.sde(f, path, x0, {steps = 5 * opts.ode_steps, record = record,
           sigma = function(t) return opts.sigma * (1 - t) end})
       end
       return fm.ode.solve(f, x0, {method = opts.method, steps = opts.ode_steps, record = record})
     end)
-    out[#out + 1] = x1:reshape(m, C, H, W)
+    out[#out + 1] = x1
     if record and lo == 1 then frames = traj end
   end
   return fm.cat(out, 1):clamp(-1, 1), frames

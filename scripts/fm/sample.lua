@@ -34,6 +34,11 @@ end
 function M.score_from_velocity(path, u, x, t, alpha_min)
   local alpha, beta = path:schedule(t)
   if alpha < (alpha_min or 1e-3) then return x * (-1 / (beta * beta)) end
+  if x:dim() > 2 then  -- images: the path converts rows
+    local n = x:size(1)
+    return path:convert(u:reshape(n, -1), x:reshape(n, -1), t, "velocity", "score")
+      :reshape(x:shape())
+  end
   return path:convert(u, x, t, "velocity", "score")
 end
 

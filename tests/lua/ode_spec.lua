@@ -183,6 +183,28 @@ describe("fm.guided", function()
     assert.tensor_near({{-2 + 3}, {-2 + 6}}, x1, 1e-5)
     assert.equal(1, #fm.sample.ode(fm.guided(model, 1, y), fm.zeros({2, 1}), {steps = 2}):shape() - 1)
   end)
+
+  it("on images: one stacked call with {null =} equals two calls, by ODE and SDE", function()
+    fm.seed(4)
+    local net = fm.nn.unet{channels = 8, mults = {1, 2}, attention = {false, true}, classes = 3}
+    local model = function(x, t, y) return net(x, t, y) end
+    local y = fm.tensor({1, 3}, "int64")
+    local x = fm.randn(2, 1, 8, 8)
+    fm.no_grad(function()
+      local two, one = fm.guided(model, 2.5, y), fm.guided(model, 2.5, y, {null = 4})
+      assert.tensor_near(two(x, 0.3), one(x, 0.3), 1e-5)
+      assert.tensor_near(model(x, 0.3, fm.tensor({4, 4}, "int64")),
+                         fm.guided(model, 0, y, {null = 4})(x, 0.3), 0)
+      local x1 = fm.ode.solve(one, x, {method = "midpoint", steps = 2})
+      assert.same({2, 1, 8, 8}, x1:shape())
+      local path = fm.path.gaussian("linear")
+      local s1 = fm.sample.sde(one, path, x, {steps = 3, sigma = 0.5})
+      assert.same({2, 1, 8, 8}, s1:shape())
+      assert(s1:isfinite():min():item() == 1)
+    end)
+    assert.has_error(function() fm.guided(model, 2, nil, {null = 4}) end,
+                     "fm.guided: {null =} needs the labels y as a tensor")
+  end)
 end)
 
 describe("fm.sample.ode with exact marginal fields", function()
