@@ -406,7 +406,7 @@ typedef struct {
 static void read_frames(lua_State *L, const char *fn, frame_list *fl)
 {
     if (lua_getfield(L, OPTS, "frames") != LUA_TTABLE)
-        luaL_error(L, "%s: frames must be a table of (n, 2) tensors, got %s", fn,
+        luaL_error(L, "%s: frames must be a table of tensors, got %s", fn,
                    luaL_typename(L, -1));
     int fidx = lua_gettop(L);
     fl->n = (int)lua_rawlen(L, fidx);
@@ -452,6 +452,7 @@ static int l_snapshots(lua_State *L)
             lua_pop(L, 1);
         }
         o.names = names;
+        o.nnames = fl.n;
     } else if (!lua_isnil(L, -1)) {
         luaL_error(L, "%s: names must be a table of strings", fn);
     }
@@ -478,6 +479,27 @@ static int l_gif(lua_State *L)
     return 0;
 }
 
+/* names = {...}: one label per row of an image grid (at most 256) */
+static void read_row_names(lua_State *L, const char *fn, fm_plot_opts *o,
+                           const char **names)
+{
+    if (lua_getfield(L, OPTS, "names") == LUA_TTABLE) {
+        int n = (int)lua_rawlen(L, -1);
+        if (n > 256)
+            luaL_error(L, "%s: at most 256 row names, got %d", fn, n);
+        for (int i = 0; i < n; i++) {
+            names[i] = lua_rawgeti(L, -1, i + 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+            if (!names[i])
+                luaL_error(L, "%s: names[%d] must be a string", fn, i + 1);
+            lua_pop(L, 1);
+        }
+        o->names = names;
+        o->nnames = n;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "%s: names must be a table of strings", fn);
+    }
+}
+
 static int l_images(lua_State *L)
 {
     static const char *fn = "fm.plot.images";
@@ -486,7 +508,30 @@ static int l_images(lua_State *L)
     read_opts(L, fn, &o);
     fm_tensor *im = main_tensor(L, fn, "images");
     int64_t cols = opt_res(L, fn, "cols", 8, 1024);
+    const char *names[256];
+    read_row_names(L, fn, &o, names);
     check(L, fm_plot_images(path, &o, im, (int)cols));
+    return 0;
+}
+
+/* fm.plot.images_gif{path, frames = {images, ...}, times =, cols =, names =,
+ * title =, delay =}: each frame an image grid as fm.plot.images */
+static int l_images_gif(lua_State *L)
+{
+    static const char *fn = "fm.plot.images_gif";
+    const char *path = path_of(L, fn);
+    fm_plot_opts o;
+    read_opts(L, fn, &o);
+    frame_list fl;
+    read_frames(L, fn, &fl);
+    int64_t cols = opt_res(L, fn, "cols", 8, 1024);
+    const char *names[256];
+    read_row_names(L, fn, &o, names);
+    double delay = opt_number(L, fn, "delay", 10);
+    if (delay != floor(delay) || delay < 0 || delay > 65535)
+        luaL_error(L, "%s: delay must be an integer number of 1/100 s", fn);
+    check(L, fm_plot_images_gif(path, &o, fl.frames, fl.n, fl.has_times ? fl.times : NULL,
+                                (int)cols, (int)delay));
     return 0;
 }
 
@@ -497,6 +542,7 @@ void fmL_open_plot(lua_State *L)
         {"quiver", l_quiver},     {"heatmap", l_heatmap},
         {"curve", l_curve},       {"snapshots", l_snapshots},
         {"images", l_images},     {"gif", l_gif},
+        {"images_gif", l_images_gif},
         {NULL, NULL}};
     fmL_submodule(L, "plot", funcs);
 }

@@ -131,10 +131,11 @@ static int put_header(GifFileType *g, int W, int H, ColorMapObject *cmap)
     return GIF_OK;
 }
 
+/* Draws frame i into f; nonzero status stops the GIF. */
+typedef fm_status (*render_fn)(fm_fig *f, void *ctx, int i);
+
 static fm_status write_gif(const char *fn, const char *path, const char *tmp,
-                           fm_fig *f, const fm_axes *ax, const fm_plot_opts *o,
-                           const fm_tensor *const *frames, int nframes,
-                           const double *times, const fm_tensor *reference,
+                           fm_fig *f, render_fn render, void *ctx, int nframes,
                            int delay)
 {
     GifColorType pal[256];
@@ -162,7 +163,8 @@ static fm_status write_gif(const char *fn, const char *path, const char *tmp,
                 st = fm_error(FM_EINTERRUPT, "%s: interrupted", fn);
                 break;
             }
-            render_frame(f, ax, o, frames[i], times, i, reference);
+            if ((st = render(f, ctx, i)))
+                break;
             /* hold the last frame so the loop's end is visible */
             int d = i == nframes - 1 && nframes > 1 ? 4 * delay : delay;
             if (put_frame(g, f, lut, line, d) == GIF_ERROR)
@@ -173,6 +175,36 @@ static fm_status write_gif(const char *fn, const char *path, const char *tmp,
         st = fm_error(FM_EIO, "%s: cannot write '%s' (%s)", fn, path,
                       GifErrorString(err) ? GifErrorString(err) : "giflib error");
     free(lut), free(line), GifFreeMapObject(cmap);
+    return st;
+}
+
+typedef struct {
+    const fm_axes *ax;
+    const fm_plot_opts *o;
+    const fm_tensor *const *frames;
+    const double *times;
+    const fm_tensor *reference;
+} scatter_ctx;
+
+static fm_status render_scatter(fm_fig *f, void *ctx, int i)
+{
+    scatter_ctx *c = ctx;
+    render_frame(f, c->ax, c->o, c->frames[i], c->times, i, c->reference);
+    return FM_OK;
+}
+
+/* Writes the GIF to tmp, then renames it to path (frees tmp). */
+static fm_status finish_gif(const char *fn, const char *path, char *tmp, fm_fig *f,
+                            render_fn render, void *ctx, int nframes, int delay)
+{
+    fm_status st = write_gif(fn, path, tmp, f, render, ctx, nframes, delay);
+    if (!st)
+        fm_file_default_mode(tmp); /* giflib creates files 0600 */
+    if (!st && rename(tmp, path) != 0)
+        st = fm_error(FM_EIO, "%s: cannot rename to '%s'", fn, path);
+    if (st)
+        remove(tmp);
+    free(tmp);
     return st;
 }
 
@@ -206,14 +238,70 @@ fm_status fm_plot_gif(const char *path, const fm_plot_opts *o,
     char *tmp = fm_plot_tmpname(path);
     if (!tmp)
         return fm_fig_close(&f, fn, fm_error(FM_ENOMEM, "%s: out of memory", fn));
-    st = write_gif(fn, path, tmp, &f, &ax, o, frames, nframes, times, reference, delay);
-    if (!st)
-        fm_file_default_mode(tmp); /* giflib creates files 0600 */
-    if (!st && rename(tmp, path) != 0)
-        st = fm_error(FM_EIO, "%s: cannot rename to '%s'", fn, path);
-    if (st)
-        remove(tmp);
-    free(tmp);
+    scatter_ctx sc = {&ax, o, frames, times, reference};
+    st = finish_gif(fn, path, tmp, &f, render_scatter, &sc, nframes, delay);
     fm_fig_close(&f, fn, FM_OK); /* in-memory: just frees */
+    return st;
+}
+
+typedef struct {
+    const fm_plot_opts *o;
+    const fm_grid *g;
+    const fm_tensor *const *frames;
+    const double *times;
+} images_ctx;
+
+static fm_status render_images(fm_fig *f, void *ctx, int i)
+{
+    images_ctx *c = ctx;
+    char title[160];
+    const char *pre = c->o->title ? c->o->title : "";
+    const char *sep = c->o->title ? "   " : "";
+    if (c->times)
+        snprintf(title, sizeof title, "%s%st = %.3f", pre, sep, c->times[i]);
+    else
+        snprintf(title, sizeof title, "%s%sframe %d", pre, sep, i + 1);
+    return fm_plot_grid_draw(f, "plot.images_gif", c->o, c->g, c->frames[i], title);
+}
+
+fm_status fm_plot_images_gif(const char *path, const fm_plot_opts *o,
+                             const fm_tensor *const *frames, int nframes,
+                             const double *times, int cols, int delay)
+{
+    static const char *fn = "plot.images_gif";
+    char a[FM_SHAPE_STR_MAX], b[FM_SHAPE_STR_MAX];
+    fm_plot_opts def;
+    if (!o)
+        fm_plot_opts_default(&def), o = &def;
+    if (!path || fm_plot_format(path) != 2)
+        return fm_error(FM_EVALUE, "%s: '%s' must end in .gif", fn, path ? path : "(null)");
+    if (delay < 0 || delay > 65535)
+        return fm_error(FM_EVALUE, "%s: delay must be in [0, 65535] (1/100 s), got %d",
+                        fn, delay);
+    if (nframes < 1 || !frames)
+        return fm_error(FM_EVALUE, "%s: no frames", fn);
+    fm_grid g;
+    fm_plot_opts ot = *o;
+    if (!ot.title)
+        ot.title = ""; /* room for the frame's time */
+    fm_status st = fm_plot_grid_plan(fn, &ot, frames[0], cols, &g);
+    for (int i = 1; i < nframes && !st; i++)
+        if (!fm_tensor_same_shape(frames[i], frames[0]))
+            st = fm_error(FM_ESHAPE, "%s: frame %d is %s, frame 1 %s", fn, i + 1,
+                          fm_shape_str(frames[i], a, sizeof a),
+                          fm_shape_str(frames[0], b, sizeof b));
+    if (st)
+        return st;
+    fm_fig f;
+    if ((st = fm_fig_open(&f, fn, NULL, g.W, g.H, o->scale > 0 ? o->scale : 1)))
+        return st;
+    if ((st = fm_file_check_target(path)))
+        return fm_fig_close(&f, fn, st);
+    char *tmp = fm_plot_tmpname(path);
+    if (!tmp)
+        return fm_fig_close(&f, fn, fm_error(FM_ENOMEM, "%s: out of memory", fn));
+    images_ctx ic = {o, &g, frames, times};
+    st = finish_gif(fn, path, tmp, &f, render_images, &ic, nframes, delay);
+    fm_fig_close(&f, fn, FM_OK);
     return st;
 }

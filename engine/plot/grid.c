@@ -157,14 +157,10 @@ static cairo_surface_t *image_surface(const fm_tensor *ims, int64_t n)
     return s;
 }
 
-fm_status fm_plot_images(const char *path, const fm_plot_opts *o,
-                         const fm_tensor *images, int cols)
+fm_status fm_plot_grid_plan(const char *fn, const fm_plot_opts *o,
+                            const fm_tensor *images, int cols, fm_grid *g)
 {
-    static const char *fn = "plot.images";
     char buf[FM_SHAPE_STR_MAX];
-    fm_plot_opts def;
-    if (!o)
-        fm_plot_opts_default(&def), o = &def;
     if (!images || !images->data)
         return fm_error(FM_EVALUE, "%s: images are missing", fn);
     bool ok = (images->ndim == 3 || (images->ndim == 4 && images->shape[3] == 3)) &&
@@ -172,46 +168,78 @@ fm_status fm_plot_images(const char *path, const fm_plot_opts *o,
     if (!ok)
         return fm_error(FM_ESHAPE, "%s: images must be (N, H, W) or (N, H, W, 3), got %s",
                         fn, fm_shape_str(images, buf, sizeof buf));
-    int64_t N = images->shape[0], h = images->shape[1], w = images->shape[2];
-    if (h > 4096 || w > 4096)
+    g->N = images->shape[0], g->h = images->shape[1], g->w = images->shape[2];
+    if (g->h > 4096 || g->w > 4096)
         return fm_error(FM_ESHAPE, "%s: images too large: %s", fn,
                         fm_shape_str(images, buf, sizeof buf));
     if (cols < 1)
         return fm_error(FM_EVALUE, "%s: cols must be >= 1, got %d", fn, cols);
-    if (cols > N)
-        cols = (int)N;
-    int64_t rows = (N + cols - 1) / cols;
-    double pad = 4, target = o->width > 0 ? o->width : 640;
-    double cell = (target - pad * (cols + 1)) / cols;
-    double zoom = cell / w >= 1 ? floor(cell / w) : cell / w; /* crisp pixels */
-    if (zoom * h > 2048)
-        zoom = 2048.0 / h;
-    double top = o->title ? 30 : 0;
-    double W = cols * w * zoom + pad * (cols + 1);
-    double H = rows * h * zoom + pad * (rows + 1) + top;
-    fm_fig f;
-    fm_status st = fm_fig_open(&f, fn, path, W, H, o->scale > 0 ? o->scale : 1);
-    if (st)
-        return st;
-    for (int64_t k = 0; k < N; k++) {
+    g->cols = cols > g->N ? (int)g->N : cols;
+    g->rows = (g->N + g->cols - 1) / g->cols;
+    g->pad = 4;
+    double target = o->width > 0 ? o->width : 640;
+    g->left = o->names ? 110 : 0; /* row names (o->names[row]) */
+    double cell = (target - g->left - g->pad * (g->cols + 1)) / g->cols;
+    g->zoom = cell / g->w >= 1 ? floor(cell / g->w) : cell / g->w; /* crisp pixels */
+    if (g->zoom * g->h > 2048)
+        g->zoom = 2048.0 / g->h;
+    g->top = o->title ? 30 : 0;
+    g->W = g->left + g->cols * g->w * g->zoom + g->pad * (g->cols + 1);
+    g->H = g->rows * g->h * g->zoom + g->pad * (g->rows + 1) + g->top;
+    return FM_OK;
+}
+
+fm_status fm_plot_grid_draw(fm_fig *f, const char *fn, const fm_plot_opts *o,
+                            const fm_grid *g, const fm_tensor *images,
+                            const char *title)
+{
+    cairo_save(f->cr);
+    cairo_set_source_rgb(f->cr, 1, 1, 1);
+    cairo_paint(f->cr);
+    cairo_restore(f->cr);
+    for (int64_t k = 0; k < g->N; k++) {
         cairo_surface_t *s = image_surface(images, k);
         if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(s);
-            return fm_fig_close(&f, fn, fm_error(FM_ENOMEM, "%s: out of memory", fn));
+            return fm_error(FM_ENOMEM, "%s: out of memory", fn);
         }
-        double x = pad + (k % cols) * (w * zoom + pad);
-        double y = top + pad + (double)(k / cols) * (h * zoom + pad);
-        cairo_save(f.cr);
-        cairo_translate(f.cr, x, y);
-        cairo_scale(f.cr, zoom, zoom);
-        cairo_set_source_surface(f.cr, s, 0, 0);
-        cairo_pattern_set_filter(cairo_get_source(f.cr),
-                                 zoom >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
-        cairo_rectangle(f.cr, 0, 0, (double)w, (double)h);
-        cairo_fill(f.cr);
-        cairo_restore(f.cr);
+        double x = g->left + g->pad + (k % g->cols) * (g->w * g->zoom + g->pad);
+        double y = g->top + g->pad + (double)(k / g->cols) * (g->h * g->zoom + g->pad);
+        cairo_save(f->cr);
+        cairo_translate(f->cr, x, y);
+        cairo_scale(f->cr, g->zoom, g->zoom);
+        cairo_set_source_surface(f->cr, s, 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(f->cr),
+                                 g->zoom >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+        cairo_rectangle(f->cr, 0, 0, (double)g->w, (double)g->h);
+        cairo_fill(f->cr);
+        cairo_restore(f->cr);
         cairo_surface_destroy(s);
     }
-    fm_text(f.cr, W / 2, 8, o->title, 15, FM_ALIGN_CENTER, FM_ALIGN_START, 0, false);
-    return fm_fig_close(&f, fn, FM_OK);
+    if (o->names)
+        for (int64_t r = 0; r < g->rows && r < o->nnames; r++)
+            fm_text(f->cr, g->left - 6,
+                    g->top + g->pad + r * (g->h * g->zoom + g->pad) + g->h * g->zoom / 2,
+                    o->names[r], 12, FM_ALIGN_END, FM_ALIGN_CENTER, 0, false);
+    fm_text(f->cr, g->W / 2, 8, title, 15, FM_ALIGN_CENTER, FM_ALIGN_START, 0, false);
+    cairo_surface_flush(f->surf);
+    return FM_OK;
+}
+
+fm_status fm_plot_images(const char *path, const fm_plot_opts *o,
+                         const fm_tensor *images, int cols)
+{
+    static const char *fn = "plot.images";
+    fm_plot_opts def;
+    if (!o)
+        fm_plot_opts_default(&def), o = &def;
+    fm_grid g;
+    fm_status st = fm_plot_grid_plan(fn, o, images, cols, &g);
+    if (st)
+        return st;
+    fm_fig f;
+    if ((st = fm_fig_open(&f, fn, path, g.W, g.H, o->scale > 0 ? o->scale : 1)))
+        return st;
+    st = fm_plot_grid_draw(&f, fn, o, &g, images, o->title);
+    return fm_fig_close(&f, fn, st);
 }

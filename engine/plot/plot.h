@@ -32,7 +32,9 @@ typedef struct {
     bool log;                /* heatmap: colour by log10(value) */
     const char *colormap;    /* "viridis" (default), "magma", "gray", "coolwarm" */
     const char *labels[2];   /* legend names for {model, reference} */
-    const char *const *names; /* snapshots: one title per panel, or NULL */
+    const char *const *names; /* snapshots: one title per panel; images: one
+                                 name per row (nnames of them); or NULL */
+    int nnames;
 } fm_plot_opts;
 
 void fm_plot_opts_default(fm_plot_opts *o);
@@ -83,9 +85,16 @@ fm_status fm_plot_snapshots(const char *path, const fm_plot_opts *o,
                             const double *times, const fm_tensor *reference);
 
 /* images: (N, H, W) grey or (N, H, W, 3) RGB in [0, 1] (clamped), or
- * uint8 in [0, 255]. */
+ * uint8 in [0, 255]; o->names (nnames of them) label the rows at the left. */
 fm_status fm_plot_images(const char *path, const fm_plot_opts *o,
                          const fm_tensor *images, int cols);
+
+/* An animated GIF of image grids: frames[i] (N, H, W) or (N, H, W, 3) of one
+ * shape (as fm_plot_images), one GIF frame each titled "<title>   t = ..."
+ * (times may be NULL), delay in 1/100 s. */
+fm_status fm_plot_images_gif(const char *path, const fm_plot_opts *o,
+                             const fm_tensor *const *frames, int nframes,
+                             const double *times, int cols, int delay);
 
 /* Animated scatter of the frames (one GIF frame each), delay in 1/100 s. */
 fm_status fm_plot_gif(const char *path, const fm_plot_opts *o,
@@ -103,6 +112,18 @@ typedef struct {
     double w, h, scale; /* logical size (px at scale 1) */
     char *path, *tmp;   /* NULL for an in-memory image (GIF frames) */
 } fm_fig;
+
+/* An image grid's layout (grid.c), shared by fm_plot_images and its GIF. */
+typedef struct {
+    int64_t N, h, w, rows;
+    int cols;
+    double pad, left, top, zoom, W, H;
+} fm_grid;
+fm_status fm_plot_grid_plan(const char *fn, const fm_plot_opts *o,
+                            const fm_tensor *images, int cols, fm_grid *g);
+fm_status fm_plot_grid_draw(fm_fig *f, const char *fn, const fm_plot_opts *o,
+                            const fm_grid *g, const fm_tensor *images,
+                            const char *title);
 
 typedef struct {
     double px, py, pw, ph;  /* plot box in figure units */

@@ -198,6 +198,22 @@ describe("fm.plot", function()
       fm.plot.snapshots{path("x.png"), frames = frames, names = {"a", 2, "c"}}
     end, "fm.plot.snapshots: names[2] must be a string")
     assert.has_error(function() fm.plot.gif{path("x.png"), frames = frames} end)
+    -- image grids with row names, and a GIF of image grids (a generation)
+    local ims = fm.rand(6, 5, 4)
+    fm.plot.images{path("in.png"), images = ims, cols = 3, names = {"first", "second"}}
+    fm.plot.images{path("i0.png"), images = ims, cols = 3}
+    assert(png_size(path("in.png")) ~= png_size(path("i0.png")), "names change the layout")
+    fm.plot.images_gif{path("ig.gif"), frames = {ims, ims * 0.5, ims:to("float64")},
+                       times = {0, 0.5, 1}, cols = 3, names = {"a", "b"}, title = "flow"}
+    assert.equal(3, gif_frames(path("ig.gif")))
+    fm.plot.images_gif{path("ig8.gif"), frames = {(ims * 255):to("uint8")}}
+    assert.equal(1, gif_frames(path("ig8.gif")))
+    assert.has_error(function()
+      fm.plot.images_gif{path("x.gif"), frames = {ims, fm.rand(6, 4, 4)}}
+    end, "fm.plot.images_gif: frame 2 is (6, 4, 4), frame 1 (6, 5, 4)")
+    assert.has_error(function()
+      fm.plot.images{path("x.png"), images = ims, names = {"a", 3}}
+    end, "fm.plot.images: names[2] must be a string")
     assert.has_error(function() fm.plot.gif{path("x.gif"), frames = {}} end,
                      "fm.plot.gif: frames must hold 1 to 256 frames, got 0")
   end)
