@@ -7,7 +7,7 @@
 --
 --   local im = require "fm.image_metrics"
 --   local net = im.classifier()                    -- the architecture (untrained)
---   local clf = im.load_classifier()               -- runs/fashion_classifier/model.safetensors
+--   local clf = im.load_classifier()               -- runs/fashion_classifier/classifier.safetensors
 --   local f = clf:features(x)                      -- (n, 128) float64, no_grad, in batches
 --   local y = clf:predict(x)                       -- int64 labels 1..10
 --   local m = im.evaluate(samples, labels)         -- {fd =, fd_floor_n =, fd_floor_10k =, accuracy =, counts =}
@@ -22,7 +22,7 @@ local M = {}
 
 M.FEATURES = 128
 M.CLASSES = 10
-M.DEFAULT_PATH = "runs/fashion_classifier/model.safetensors"
+M.DEFAULT_PATH = "runs/fashion_classifier/classifier.safetensors"
 
 -- ---- inputs ------------------------------------------------------------------------
 
