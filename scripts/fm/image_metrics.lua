@@ -132,6 +132,17 @@ function Classifier:predict(x, o)
   return #parts == 1 and parts[1] or fm.cat(parts, 1)
 end
 
+--- clf:features_and_predict(x [, {batch = 500}]): both in one pass.
+function Classifier:features_and_predict(x, o)
+  local fs, ps = {}, {}
+  local _, n = over(self, x, o and o.batch, function(s, xb)
+    local f = s:embed(xb)
+    fs[#fs + 1], ps[#ps + 1] = f:double(), s.out(f):argmax(2)
+  end, "clf:features_and_predict")
+  if n == 0 then return fm.zeros({0, self.nfeatures}, "float64"), fm.zeros({0}, "int64") end
+  return fm.cat(fs, 1), fm.cat(ps, 1)
+end
+
 --- clf:accuracy(x, y): the fraction of images whose predicted label is y.
 function Classifier:accuracy(x, y, o)
   local p = self:predict(x, o)
@@ -248,7 +259,8 @@ function M.evaluate(samples, labels, o)
   local sk = "stats" .. R
   if not st[sk] then st[sk] = {fm.metrics.gaussian_stats(test)} end
   local tmu, tcov = st[sk][1], st[sk][2]
-  local mu, cov = fm.metrics.gaussian_stats(clf:features(x))
+  local fx, pred = clf:features_and_predict(x)
+  local mu, cov = fm.metrics.gaussian_stats(fx)
   local m = {n = n, reference = R}
   m.fd = fm.metrics.fd_stats(mu, cov, tmu, tcov)
   -- floors with real images only: n test vs n train images (n-vs-n); n train
@@ -268,7 +280,6 @@ function M.evaluate(samples, labels, o)
   end
   local fl = st.floors[fk]
   m.fd_floor_n, m.fd_floor_ref, m.fd_floor_10k = fl.n, fl.ref, fl.full
-  local pred = clf:predict(x)
   local counts = {}
   for j = 1, M.CLASSES do counts[j] = pred:eq(j):sum():item() end
   m.counts = counts
