@@ -41,7 +41,7 @@ local opts = require("fm.cli").parse(arg, {
   acc_n = {1000, "samples per weight for the accuracy per weight"},
   checkpoint_every = {120, "seconds between checkpoints"},
   resume = {false, "continue from the run directory's checkpoint"},
-  data = {"fashion", "fashion (Debian's dataset-fashion-mnist) or synthetic (8x8, for tests)",
+  data = {"fashion", "fashion (Debian's dataset-fashion-mnist) or synthetic (fm.data.quadrants, 8x8)",
           choices = {"fashion", "synthetic"}},
   classifier = {"runs/fashion_classifier/classifier.safetensors",
                 "classifier weights for FD and accuracy (experiments/fashion_classifier.lua)"},
@@ -62,22 +62,7 @@ end
 local weights = numbers(opts.guidance)
 
 -- ---- data --------------------------------------------------------------------------
--- synthetic: 8x8 images of 4 classes, a bright quadrant per class, for tests
-local function synthetic()
-  fm.seed(99)
-  local n = 512
-  local y = fm.randint(1, 4, n)
-  local x = fm.randn(n, 1, 8, 8) * 0.2 - 0.8
-  local yt = y:totable()
-  for i = 1, n do
-    local q = yt[i] - 1
-    local r0, c0 = (q // 2) * 4 + 1, (q % 2) * 4 + 1
-    x[i]:narrow(2, r0, 4):narrow(3, c0, 4):fill(0.8)
-  end
-  return fm.data.images(x:clamp(-1, 1), y, {classes = {"top-left", "top-right", "bottom-left",
-                                                     "bottom-right"}})
-end
-local data = opts.data == "synthetic" and synthetic() or fm.data.fashion_mnist{split = "train"}
+local data = opts.data == "synthetic" and fm.data.quadrants{} or fm.data.fashion_mnist{split = "train"}
 local classes = data.classes
 local K = #classes
 local null = K + 1

@@ -17,7 +17,7 @@ for _, name in ipairs{"from_npy", "from_csv", "batches"} do
   fm.data[name] = function(...) return require("fm.dataset")[name](...) end
 end
 -- image data sets (scripts/fm/images.lua, docs/images.md)
-for _, name in ipairs{"fashion_mnist", "images"} do
+for _, name in ipairs{"fashion_mnist", "images", "quadrants"} do
   fm.data[name] = function(...) return require("fm.images")[name](...) end
 end
 

@@ -20,6 +20,7 @@ tiny() { # name: the options that make experiment <name> take about a second
         guidance) echo "--steps 20 --n 210 --ode-steps 5" ;;
         likelihood) echo "--steps 20 --n 200 --ode-steps 4 --res 12" ;;
         few_step) echo "--steps 20 --n 200 --width 16 --nfe 1,2" ;;
+        few_step_images) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --nfe 1 --ref-nfe 2" ;;
         fashion_mnist) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --acc-n 4 --guidance 1" ;;
         fashion_classifier) echo "--train-n 256 --test-n 128 --epochs 1 --batch 64" ;;
         *) echo "--steps 20 --n 200" ;;
@@ -50,6 +51,7 @@ for exp in experiments/*.lua; do
     [ "$name" = ot_cfm ] && extra="samples.npy traj_noise_to_moons_ot.png traj_moons_to_8g_independent.png"
     [ "$name" = guidance ] && extra="model.safetensors samples.npy samples.png"
     [ "$name" = likelihood ] && extra="model.safetensors samples.npy logp_exact.png logp_model.png"
+    [ "$name" = few_step_images ] && extra="meanflow.safetensors tvm.safetensors cfm.safetensors grid_tvm_nfe1.png grid_cfm_nfe2.png"
     [ "$name" = few_step ] && extra="meanflow.safetensors tvm.safetensors cfm.safetensors samples_tvm_1nfe.npy one_step.png map_exact.png map_meanflow.png w2_nfe.png"
     [ "$name" = fashion_classifier ] && extra="classifier.safetensors loss.png accuracy.png confusion.txt"
     if "$FMLUA" "$HERE/check_run.lua" "$out" $extra; then
