@@ -22,15 +22,20 @@ tiny() { # name: the options that make experiment <name> take about a second
         few_step) echo "--steps 20 --n 200 --width 16 --nfe 1,2" ;;
         few_step_images) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --nfe 1 --ref-nfe 2" ;;
         fashion_mnist) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --acc-n 4 --guidance 1" ;;
+        fashion_classifier) echo "--train-n 256 --test-n 128 --epochs 1 --batch 64" ;;
         *) echo "--steps 20 --n 200" ;;
     esac
 }
 needs_training() { [ "$1" != exact_field ]; }
+FASHION=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 for exp in experiments/*.lua; do
     name=$(basename "$exp" .lua)
     if needs_training "$name" && [ "$have_training" != yes ]; then
         echo "skip $name (fm.nn / fm.optim / fm.ode / fm.langevin not in this build)"; continue
+    fi
+    if [ "$name" = fashion_classifier ] && [ ! -e "$FASHION" ]; then
+        echo "skip $name (Debian's dataset-fashion-mnist is not installed)"; continue
     fi
     out="$TMP/$name"
     if "$FMLUA" "$exp" $(tiny "$name") --seed 3 --out "$out" >"$TMP/$name.log" 2>&1; then
@@ -48,12 +53,22 @@ for exp in experiments/*.lua; do
     [ "$name" = likelihood ] && extra="model.safetensors samples.npy logp_exact.png logp_model.png"
     [ "$name" = few_step_images ] && extra="meanflow.safetensors tvm.safetensors cfm.safetensors grid_tvm_nfe1.png grid_cfm_nfe2.png"
     [ "$name" = few_step ] && extra="meanflow.safetensors tvm.safetensors cfm.safetensors samples_tvm_1nfe.npy one_step.png map_exact.png map_meanflow.png w2_nfe.png"
+    [ "$name" = fashion_classifier ] && extra="classifier.safetensors loss.png accuracy.png confusion.txt"
     if "$FMLUA" "$HERE/check_run.lua" "$out" $extra; then
         echo "ok   $name run directory"
     else
         echo "FAIL $name run directory"; FAILED=1
     fi
 done
+
+# the classifier it saved is the one fm.image_metrics loads
+if [ -e "$TMP/fashion_classifier/classifier.safetensors" ]; then
+    got=$(P="$TMP/fashion_classifier/classifier.safetensors" "$FMLUA" -e '
+      local fm = require "fm"
+      local clf = require("fm.image_metrics").load_classifier(os.getenv("P"))
+      print(clf:predict(fm.zeros(2, 1, 28, 28)):dtype())' 2>&1)
+    check "fm.image_metrics.load_classifier reads the saved classifier" int64 "$got"
+fi
 
 # the options machinery as a user meets it
 help=$("$FMLUA" experiments/exact_field.lua --help)

@@ -4,7 +4,8 @@
 # ot_path under 60 s wall time. The comparison experiments (schedules,
 # score_sde, ot_cfm, guidance, likelihood) are checked by check_slow.lua on
 # all their metrics lines (thresholds and their reasons there), each within
-# 60 s. Not in CI: registered with -DFM_SLOW_TESTS=ON, run with
+# 60 s. fashion_classifier (when Debian's dataset-fashion-mnist is installed)
+# must reach 91% test accuracy. Not in CI: registered with -DFM_SLOW_TESTS=ON, run with
 # `ctest -L slow`.
 source "$(dirname "$0")/lib.bash"
 export FM_PROGRESS=lines
@@ -49,4 +50,18 @@ for exp in schedules score_sde ot_cfm guidance likelihood; do
     if below "$secs" 60; then echo "ok   $exp under 60 s"
     else echo "FAIL $exp took ${secs}s"; FAILED=1; fi
 done
+if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    start=$(date +%s.%N)
+    if "$FMLUA" experiments/fashion_classifier.lua --out "$TMP/fc" >"$TMP/fc.log" 2>&1; then
+        secs=$(echo "$(date +%s.%N) - $start" | bc)
+        acc=$(final "$TMP/fc" test_accuracy)
+        echo "     fashion_classifier: ${secs}s, test accuracy $acc"
+        if below 0.91 "$acc"; then echo "ok   fashion_classifier reaches 91%"
+        else echo "FAIL fashion_classifier test accuracy $acc"; FAILED=1; fi
+    else
+        echo "FAIL fashion_classifier exited non-zero"; tail -20 "$TMP/fc.log"; FAILED=1
+    fi
+else
+    echo "skip fashion_classifier (Debian's dataset-fashion-mnist is not installed)"
+fi
 finish
