@@ -243,9 +243,11 @@ print(("\ntrained %d steps in %.0f s; sampled in %.0f s (%s)"):format(opts.steps
   sample_s, opts.sampler == "sde" and ("Euler-Maruyama, %d steps"):format(5 * opts.ode_steps)
                                    or ("%s, %d steps"):format(opts.method, opts.ode_steps)))
 if result.fd then
-  print(("FD %.3f on classifier features (n = %d, w = %g); floor: n real vs n real %.3f, " ..
-         "10k train vs 10k test %.3f; ratio %.2f"):format(result.fd, result.n, opts.w,
-         result.fd_floor_n, result.fd_floor_10k, result.fd / result.fd_floor_n))
+  print(("FD %.3f on classifier features (n = %d samples at w = %g against the 10k test " ..
+         "images); floor %.3f (n train images against the same test set), ratio %.2f; " ..
+         "n vs n real %.3f, 10k train vs 10k test %.3f"):format(result.fd, result.n, opts.w,
+         result.fd_floor_ref, result.fd / result.fd_floor_ref, result.fd_floor_n,
+         result.fd_floor_10k))
   print("accuracy on the asked labels (classifier):")
   for _, r in ipairs(per_w) do print(("  w = %-4g %.3f"):format(r.w, r.accuracy)) end
   local c = {}

@@ -5,7 +5,8 @@
 -- the conditional model (guidance weight 1: one evaluation per step). With
 -- the classifier of experiments/fashion_classifier.lua it reports the
 -- Fréchet distance on its features against the test set beside the floor
--- (n real images against n others), and the accuracy on the asked labels;
+-- (n real train images against the same test set), and the accuracy on the
+-- asked labels;
 -- on --data synthetic (fm.data.quadrants) the accuracy by quadrant.
 --
 --   fmlua experiments/few_step_images.lua --quick      # a first look
@@ -163,6 +164,6 @@ print(("%-9s %4s %9s %9s %9s %8s %9s"):format("method", "NFE", "FD", "floor", "a
 local function f(v, fmt) return v and (fmt):format(v) or "-" end
 for _, m in ipairs(rows) do
   print(("%-9s %4d %9s %9s %9s %8.0f %9.1f"):format(m.method, m.nfe, f(m.fd, "%.3f"),
-    f(m.fd_floor_n, "%.3f"), f(m.accuracy, "%.3f"), m.train_s, m.sample_s))
+    f(m.fd_floor_ref, "%.3f"), f(m.accuracy, "%.3f"), m.train_s, m.sample_s))
 end
 run:close()
