@@ -46,9 +46,25 @@ function M.new(net, opts)
   return self
 end
 
---- the EMA copy's instantaneous velocity F_ema(x, t, t), without a graph
+-- the fused MLP's layer when net is an fm.nn.mlp whose parameters are its
+-- flat parameters in order (then the EMA averages can be applied directly)
+local function fused_layer(net)
+  if type(net) ~= "table" or not net.flat_params or not net:fused() then return nil end
+  local a, b = net:parameters(), net:flat_params()
+  if #a ~= #b then return nil end
+  for i = 1, #a do if not rawequal(a[i], b[i]) then return nil end end
+  return net:fused()
+end
+
+--- the EMA copy's instantaneous velocity F_ema(x, t, t), without a graph:
+-- for the fused MLP, its layer applied to the averages; else the averages
+-- swapped into the network for the call
 function TVM:target_velocity(x, t, y)
   local e = self.target
+  if e and self.fused == nil then self.fused = fused_layer(self.net) or false end
+  if e and self.fused then
+    return fm.no_grad(function() return self.fused:apply(e.averages, fm.cat({x, t, t}, 2)) end)
+  end
   return fm.no_grad(function()
     if e then e:swap() end
     local ok, v = pcall(fs.call, self.net, x, t, t, y)
