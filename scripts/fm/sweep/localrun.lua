@@ -3,6 +3,9 @@
 -- to <dir>/log.txt and, on the way out, writes the exit status to
 -- <dir>/.exit through a temporary file and a rename. The runner polls those
 -- files, keeps N runs going, and on Ctrl-C stops the groups it started.
+-- Whenever a run ends (normal exit, timeout, vanished, interrupted) its whole
+-- process group is killed: children a run left behind (os.execute("... &"),
+-- or the grandchildren `timeout --foreground` does not signal) never outlive it.
 local proc = require "fm.proc"
 local state = require "fm.sweep.state"
 local q = proc.quote
@@ -36,6 +39,11 @@ local function pids_of(running)
   for i, r in ipairs(running) do pids[i] = r.pid end
   return pids
 end
+
+-- reap(run): SIGKILL whatever is left of the run's process group (the
+-- wrapper itself is done or about to exit once .exit exists).
+local function reap(run) proc.kill_group(run.pid, "KILL") end
+L.reap = reap
 
 -- stop(running, track): TERM every group, wait up to 5 s, then KILL.
 local function stop(running, track)
@@ -76,7 +84,7 @@ function L.run(ctx, todo, track)
         local run = running[i]
         local code = state.exit_code(run.dir)
         if not code and alive and not alive[run.pid] then code = state.exit_code(run.dir) or -1 end
-        if code then table.remove(running, i); track:finish(run, code) end
+        if code then table.remove(running, i); reap(run); track:finish(run, code) end
       end
       track:tick()
     end
