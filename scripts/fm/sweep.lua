@@ -135,6 +135,11 @@ function M.run(opts)
     end
   end
   local backend = require(opts.backend == "slurm" and "fm.sweep.slurm" or "fm.sweep.localrun")
+  if not opts.dry_run and backend.reap_finished then
+    local dirs = {}
+    for _, r in ipairs(runs) do if records[r.name].status == "done" then dirs[#dirs + 1] = r.dir end end
+    backend.reap_finished(dirs)
+  end
   if opts.dry_run then
     print(string.format("sweep %s: %d runs, %d finished, %d to run (%s backend, %d at a time)",
                         sw.name, #runs, skipped, #todo, opts.backend or "local", ctx.jobs))
