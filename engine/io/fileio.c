@@ -1,5 +1,5 @@
 /* fileio.c — atomic writes and tensor element transfer for the file formats. */
-#define _GNU_SOURCE /* fileno, fseeko, mkstemp, fsync */
+#define _GNU_SOURCE /* fileno, fseeko, mkstemp, fsync, gethostname */
 #include "io/fileio.h"
 
 #include <errno.h>
@@ -37,6 +37,19 @@ void fm_file_default_mode(const char *path)
     mode_t mask = umask(0);
     umask(mask);
     (void)chmod(path, 0666 & ~mask); /* best effort */
+}
+
+char *fm_tmp_infix(char *buf, size_t n)
+{
+    char host[65];
+    if (gethostname(host, sizeof host) != 0)
+        strcpy(host, "localhost");
+    host[sizeof host - 1] = 0;
+    for (char *c = host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+    snprintf(buf, n, ".tmp-%ld@%s-", (long)getpid(), host);
+    return buf;
 }
 
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path)

@@ -29,6 +29,13 @@ fm_status fm_file_check_target(const char *path);
 /* Gives a file the mode a plain fopen would: 0666 & ~umask. */
 void fm_file_default_mode(const char *path);
 
+/* Temporary names (docs/reliability.md): the temporary files of fm.run have
+ * ".tmp-<pid>@<host>-" in their names, the writer's pid and host name (the
+ * first 64 bytes, '/' and '-' replaced by '_'), so that two processes never
+ * collide on one. This writes the infix of this process into buf (size
+ * n >= 96); returns buf. */
+char *fm_tmp_infix(char *buf, size_t n);
+
 /* Creates path.tmp.XXXXXX in the directory of path (after
  * fm_file_check_target). */
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path);
