@@ -7,7 +7,8 @@
  *   fm.pid() -> this process's id
  *   fm._lock(path) -> lock | nil, message, holder_pid   (lock:release(),
  *       also on __gc and __close; releasing removes the lock file)
- *   fm._tmp_infix() -> ".tmp-<pid>@<host>-" */
+ *   fm._tmp_infix() -> ".tmp-<pid>@<host>-"
+ *   fm._clean_temps(dir) -> n   removes dead writers' temporaries in dir */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +77,12 @@ static int l_tmp_infix(lua_State *L)
     return 1;
 }
 
+static int l_clean_temps(lua_State *L)
+{
+    lua_pushinteger(L, fm_clean_stale_temps(luaL_checkstring(L, 1)));
+    return 1;
+}
+
 static int l_lock(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -109,7 +116,7 @@ static int lock_held(lua_State *L)
 static const luaL_Reg system_functions[] = {
     {"clock", l_clock}, {"memory", l_memory}, {"nproc", l_nproc},
     {"threads", l_threads}, {"pid", l_pid}, {"_lock", l_lock},
-    {"_tmp_infix", l_tmp_infix}, {NULL, NULL}};
+    {"_tmp_infix", l_tmp_infix}, {"_clean_temps", l_clean_temps}, {NULL, NULL}};
 
 void fmL_open_system(lua_State *L)
 {

@@ -60,13 +60,17 @@ end
 M.tmpname = tmpname
 
 -- atomic(final, writer): writer(tmp) writes the file; then tmp -> final.
--- On error the temporary is removed and the error re-raised.
+-- On error the temporary is removed and the error re-raised. Temporaries
+-- that dead writers left in final's directory are removed first
+-- (fm._clean_temps: names with the pid of a process that no longer exists).
 function M.atomic(final, writer)
   -- rename replaces whatever is at final: never a device, directory or pipe
   local mode = lfs.attributes(final, "mode")
   if mode and mode ~= "file" then
     error("fm.run: " .. final .. " exists and is not a regular file; refusing to replace it", 0)
   end
+  local dir = final:match("^(.*)/[^/]*$") or "."
+  fm._clean_temps(dir == "" and "/" or dir)
   local tmp = tmpname(final)
   local ok, err = pcall(writer, tmp)
   if not ok then os.remove(tmp); error(err, 0) end

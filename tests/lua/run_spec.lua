@@ -105,6 +105,27 @@ describe("fm.run", function()
     assert.matches("%-m%.safetensors$", a)
   end)
 
+  it("removes the temporaries of dead writers on the next save, and only those", function()
+    local run = runmod.new(root, {})
+    local dead = tonumber(io.popen("sh -c 'echo $$'"):read("a"))   -- has exited
+    local host = fm._tmp_infix():match("@(.*)%-$")
+    local names = {
+      stale = ".tmp-" .. dead .. "@" .. host .. "-1-abcdef-model.safetensors",
+      stale_c = "model.safetensors.tmp-" .. dead .. "@" .. host .. "-Xy12Zq",
+      mine = "x" .. fm._tmp_infix() .. "7",
+      other_host = ".tmp-" .. dead .. "@elsewhere-1-abcdef-model.safetensors",
+      unrelated = "notes.tmp-" .. dead .. ".txt",
+    }
+    for _, n in pairs(names) do io.open(root .. "/" .. n, "w"):close() end
+    run:save_npy("x.npy", fm.zeros({2}))
+    local left = {}
+    for _, f in ipairs(listing(root)) do left[f] = true end
+    assert.is_nil(left[names.stale]); assert.is_nil(left[names.stale_c])
+    assert.is_true(left[names.mine]); assert.is_true(left[names.other_host])
+    assert.is_true(left[names.unrelated])
+    run:close()
+  end)
+
   it("writes Lua literals for nested tables and special numbers", function()
     local src = runmod.literal({1, 2, {x = 0.1}, ["key with space"] = -math.huge})
     local t = load("return " .. src)()
