@@ -57,8 +57,10 @@ local function step(i)
   return loss:item()
 end
 
-local seconds = train.loop{steps = opts.steps, run = run, step = step, label = "train"}
-run:save_model("model.safetensors", net)
+-- a checkpoint every tenth of the run (and at the end); a step with a
+-- non-finite or diverged loss stops training and keeps the last one
+local seconds = train.loop{steps = opts.steps, run = run, step = step, label = "train",
+  checkpoint = function() run:save_model("model.safetensors", net) end}
 
 -- sample: integrate the learned field from noise (t = 0) to data (t = 1)
 local t0 = fm.clock()

@@ -58,6 +58,17 @@ err=$("$FMLUA" experiments/exact_field.lua --stpes 3 2>&1); code=$?
 check "unknown option exits 2" 2 "$code"
 contains "unknown option lists the known ones" "known options: --method --n --out" "$err"
 
+# a diverging run stops at the step that diverged and writes no samples
+# (docs/reliability.md, "Bad numbers": ot_path --lr 1e3 ran at loss 1e30)
+if [ "$have_training" = yes ]; then
+    err=$("$FMLUA" experiments/ot_path.lua --lr 1e3 --steps 300 --n 200 --no-plots \
+          --out "$TMP/diverged" 2>&1 >/dev/null); code=$?
+    check "a diverged run exits 1" 1 "$code"
+    contains "the error names the step" "fm.train: step 2: the loss" "$err"
+    contains "the error says it diverged" "diverged" "$err"
+    check "no samples from a diverged run" "no" "$([ -e "$TMP/diverged/samples.npy" ] && echo yes || echo no)"
+fi
+
 # docs/experiments.md: the Python snippet reads an fmlua run directory
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     run="$TMP/exact_field"

@@ -1,0 +1,142 @@
+-- nonfinite_spec.lua — the policy on bad numbers in training
+-- (docs/reliability.md, "Bad numbers"): optimisers refuse or skip a NaN/inf
+-- gradient without touching the parameters, clip_grad_norm raises on one,
+-- fm.train.loop stops at the step with a non-finite or diverged loss (or
+-- skips it on request) and keeps the last checkpoint of good parameters.
+local fm = require "fm"
+local optim = fm.optim
+local train = require "fm.train"
+
+local function params() return {fm.param(fm.tensor({1, 2, 3})), fm.param(fm.tensor({4, 5}))} end
+local function set_grads(ps, bad)
+  ps[1].grad = fm.tensor({0.1, bad and 0 / 0 or 0.2, 0.3})
+  ps[2].grad = fm.tensor({0.5, 0.5})
+end
+
+describe("optimisers on non-finite gradients", function()
+  for _, make in ipairs {
+    {"adam", function(ps, o) return optim.adam(ps, o) end},
+    {"adamw", function(ps, o) return optim.adamw(ps, o) end},
+    {"sgd", function(ps, o) o.lr = 0.1; o.momentum = 0.9; return optim.sgd(ps, o) end},
+  } do
+    local kind, new = make[1], make[2]
+    it(kind .. ": an error naming the step, parameters untouched", function()
+      local ps = params()
+      local opt = new(ps, {})
+      set_grads(ps); assert.is_true(opt:step())
+      local before = {ps[1]:totable(), ps[2]:totable()}
+      set_grads(ps, true)
+      local ok, err = pcall(opt.step, opt)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("fm.optim." .. kind .. ": step 2: non-finite gradient (norm nan)", 1, true), err)
+      assert.same(before, {ps[1]:totable(), ps[2]:totable()})
+    end)
+    it(kind .. ": nonfinite = skip leaves parameters and state alone", function()
+      local ps = params()
+      local opt = new(ps, {nonfinite = "skip"})
+      set_grads(ps, true)
+      assert.is_false(opt:step())
+      assert.same({{1, 2, 3}, {4, 5}}, {ps[1]:totable(), ps[2]:totable()})
+      assert.equal(1, opt.skipped)
+      assert.equal(0, opt.nstep)
+      set_grads(ps); assert.is_true(opt:step())
+      assert.equal(1, opt.nstep)
+      for _, p in ipairs(ps) do for _, v in ipairs(p:totable()) do assert.is_true(v == v) end end
+    end)
+  end
+  it("rejects an unknown policy", function()
+    assert.has_error(function() optim.adam(params(), {nonfinite = "maybe"}) end)
+  end)
+  it("inf counts as non-finite", function()
+    local ps = params()
+    local opt = optim.adam(ps)
+    ps[1].grad = fm.tensor({1 / 0, 0, 0}); ps[2].grad = fm.tensor({0, 0})
+    assert.has_error(function() opt:step() end,
+      "fm.optim.adam: step 1: non-finite gradient (norm inf); the parameters were not updated "
+      .. "(nonfinite = \"skip\" skips such steps)")
+  end)
+end)
+
+describe("clip_grad_norm on non-finite gradients", function()
+  it("raises and scales nothing", function()
+    local ps = params()
+    set_grads(ps, true)
+    local ok, err = pcall(optim.clip_grad_norm, ps, 1.0)
+    assert.is_false(ok)
+    assert.truthy(err:find("clip_grad_norm: non-finite gradient (norm nan); nothing was scaled", 1, true), err)
+    assert.same({0.5, 0.5}, ps[2].grad:totable())
+  end)
+  it("returns the norm with nonfinite = ignore, scaling nothing", function()
+    local ps = params()
+    set_grads(ps, true)
+    local n = optim.clip_grad_norm(ps, 1.0, {nonfinite = "ignore"})
+    assert.is_true(n ~= n)
+    assert.same({0.5, 0.5}, ps[2].grad:totable())
+  end)
+  it("still clips finite gradients", function()
+    local ps = params()
+    set_grads(ps)
+    local n = optim.clip_grad_norm(ps, 0.1)
+    assert.is_true(math.abs(n - math.sqrt(0.01 + 0.04 + 0.09 + 0.5)) < 1e-6)
+  end)
+end)
+
+-- a little regression: y = 2x fitted by w; batch `bad` has a NaN in it
+local function problem(bad_step)
+  fm.seed(3)
+  local w = fm.param(fm.zeros({1, 1}))
+  local opt = optim.adam({w}, {lr = 0.05})
+  local function step(i)
+    local x = fm.randn(16, 1)
+    if i == bad_step then x = x * (0 / 0) end
+    local loss = ((x * w - x * 2) ^ 2):mean()
+    opt:zero_grad()
+    loss:backward()
+    opt:step()
+    return loss
+  end
+  return w, opt, step
+end
+
+describe("fm.train.loop and bad numbers", function()
+  it("stops at the step with a NaN batch and keeps the last good checkpoint", function()
+    local w, _, step = problem(7)
+    local saved = {}
+    local ok, err = pcall(train.loop, {steps = 20, step = step,
+      checkpoint_every = 3, checkpoint = function(i) saved[#saved + 1] = {i, w:item()} end})
+    assert.is_false(ok)
+    assert.truthy(err:find("^fm%.train: step 7: "), err)
+    assert.truthy(err:find("non-finite", 1, true), err)
+    assert.truthy(err:find("the last checkpoint, of good parameters, is kept", 1, true), err)
+    assert.same({3, 6}, {saved[1][1], saved[2][1]})
+    assert.equal(2, #saved)
+    assert.is_true(w:item() == w:item())   -- the parameters were not poisoned
+  end)
+  it("skips bad steps on request and finishes with good parameters", function()
+    local w, opt, step = problem(7)
+    local _, skipped = train.loop{steps = 60, step = step, nonfinite = "skip"}
+    assert.equal(1, skipped)
+    assert.equal(0, opt.skipped)    -- the optimiser raised; the loop skipped the step
+    assert.is_true(math.abs(w:item() - 2) < 0.5)
+  end)
+  it("stops after max_skips bad steps in a row", function()
+    local ok, err = pcall(train.loop, {steps = 50, nonfinite = "skip", max_skips = 5,
+                                       step = function() return 0 / 0 end})
+    assert.is_false(ok)
+    assert.truthy(err:find("fm.train: step 5: the loss is nan (non-finite) (5 bad steps in a row)", 1, true), err)
+  end)
+  it("calls a diverging loss an error, unless divergence = false", function()
+    local function grow(i) return 10.0 ^ (3 * i) end
+    local ok, err = pcall(train.loop, {steps = 10, step = grow})
+    assert.is_false(ok)
+    assert.truthy(err:find("fm.train: step 5: the loss 1e+15 diverged", 1, true), err)
+    assert.has_no_error(function() train.loop{steps = 10, step = grow, divergence = false} end)
+    local ok2, err2 = pcall(train.loop, {steps = 10, step = function(i) return i == 4 and 1 / 0 or 1 end,
+                                          divergence = false})
+    assert.is_false(ok2)
+    assert.truthy(err2:find("fm.train: step 4: the loss is inf (non-finite)", 1, true), err2)
+  end)
+  it("passes other errors through unchanged", function()
+    assert.has_error(function() train.loop{steps = 3, step = function() error("mine", 0) end} end, "mine")
+  end)
+end)
