@@ -263,6 +263,20 @@ static void push_stats(lua_State *L, const fm_ode_stats *s, int rec_idx)
     lua_pushvalue(L, rec_idx); lua_setfield(L, -2, "times");
 }
 
+/* Every element of the contiguous float tensor x is finite. */
+static bool all_finite(const fm_tensor *x)
+{
+    int64_t n = fm_tensor_numel(x);
+    if (x->dtype == FM_FLOAT32) {
+        const float *v = x->data;
+        for (int64_t i = 0; i < n; i++) if (!isfinite(v[i])) return false;
+    } else {
+        const double *v = x->data;
+        for (int64_t i = 0; i < n; i++) if (!isfinite(v[i])) return false;
+    }
+    return true;
+}
+
 /* _integrate.ode(field, x0, method, opts) -> x1, traj|nil, stats */
 static int l_ode(lua_State *L)
 {
@@ -284,6 +298,11 @@ static int l_ode(lua_State *L)
         s = fm_copy(x1, x0);
         if (s == FM_OK) s = fm_mlp_euler(&c.mlp, c.params, x1, op.t0, op.t1, op.nsteps, &c.work);
         if (s == FM_OK) st.nfe = st.accepted = op.nsteps;
+        /* the fused loop does not look at the state between steps: when the
+         * result is not finite, solve again step by step for the error that
+         * names the step (engine/integrate/ode.c checks every step) */
+        if (s == FM_OK && !all_finite(x1))
+            s = fm_ode_solve(m, f, x0, &op, x1, traj, &st);
     } else {
         s = fm_ode_solve(m, f, x0, &op, x1, traj, &st);
     }

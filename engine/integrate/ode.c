@@ -124,7 +124,7 @@ static fm_status solve_fixed(solver *s, fm_ode_method m, fm_tensor *x,
     double *g;
     int64_t ng, r = 0;
     TRY(fm_igrid(o, &g, &ng, "ode.solve"));
-    fm_status st = FM_OK;
+    fm_status st = fm_icheck_finite(x, "ode.solve", 0, g[0], g[0]);
     fm_irecord(o, g[0], x, traj, &r);
     for (int64_t i = 0; i + 1 < ng && st == FM_OK; i++) {
         if (fm_interrupted()) {
@@ -132,6 +132,7 @@ static fm_status solve_fixed(solver *s, fm_ode_method m, fm_tensor *x,
             break;
         }
         st = fixed_step(s, m, x, g[i], g[i + 1] - g[i]);
+        if (st == FM_OK) st = fm_icheck_finite(x, "ode.solve", i + 1, g[i], g[i + 1]);
         s->st->accepted++;
         fm_irecord(o, g[i + 1], x, traj, &r);
     }
@@ -183,10 +184,12 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
     int64_t r = 0;
     if (!(o->rtol >= 0 && o->atol >= 0 && o->rtol + o->atol > 0))
         return fm_error(FM_EVALUE, "ode.solve: dopri5 needs rtol, atol >= 0, not both 0");
+    TRY(fm_icheck_finite(x, "ode.solve", 0, t, t));
     fm_irecord(o, t, x, traj, &r);
     TRY(ev(s, x, t, &k[0]));
     if (o->h0 > 0) h = o->h0;
     else TRY(initial_step(s, x, t, dir, o, &h));
+    bool nonfinite = false; /* the last rejection was for a NaN/inf estimate */
     while (dir * (t1 - t) > 1e-12 * span) {
         if (fm_interrupted())
             return fm_error(FM_EINTERRUPT, "ode.solve: interrupted at t = %g", t);
@@ -200,11 +203,14 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
         double hs = clip ? fabs(target - t) : h;
         TRY(dp_step(s, x, t, dir * hs));
         double err = err_norm(&k[8], x, &k[7], o->rtol, o->atol);
-        if (!isfinite(err)) err = 1e10;
+        nonfinite = !isfinite(err);
+        if (nonfinite) err = 1e10;
         double fac = err == 0 ? 10 : fmin(10, fmax(0.2, 0.9 * pow(err, -0.2)));
         if (err <= 1) {
             s->st->accepted++;
+            double told = t;
             t = clip ? target : t + dir * hs;
+            TRY(fm_icheck_finite(&k[7], "ode.solve", s->st->accepted, told, t));
             memcpy(x->data, k[7].data, fm_tensor_nbytes(x));
             memcpy(k[0].data, k[6].data, fm_tensor_nbytes(x)); /* FSAL */
             fm_irecord(o, t, x, traj, &r);
@@ -214,7 +220,11 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
             h = hs * fmin(1, fac);
         }
         if (h < 1e-14 * span)
-            return fm_error(FM_EVALUE, "ode.solve: dopri5 step size underflow at t = %g", t);
+            return nonfinite
+                ? fm_error(FM_EVALUE, "ode.solve: step %lld (t = %g): dopri5 step size underflow: "
+                           "the field gives NaN or inf at every step size tried",
+                           (long long)s->st->accepted + 1, t)
+                : fm_error(FM_EVALUE, "ode.solve: dopri5 step size underflow at t = %g", t);
     }
     return FM_OK;
 }

@@ -102,6 +102,12 @@ local function likelihood(f, x, opts)
     for i, b in ipairs(tab.b) do
       if b ~= 0 then x = x + ku[i] * (h * b); l = l + kl[i] * (h * b) end
     end
+    -- bad numbers stop here, naming the step (docs/reliability.md)
+    if x:isfinite():min():item() == 0 or l:isfinite():min():item() == 0 then
+      error(string.format("fm.likelihood: step %d (t = %g -> %g): non-finite %s; the field "
+                          .. "(or its divergence) gave NaN or inf", s + 1, t, t_next,
+                          x:isfinite():min():item() == 0 and "state" or "log-density"), 2)
+    end
   end
   local logp0 = (x * x):sum(2) * -0.5 - d / 2 * math.log(2 * math.pi)
   return logp0 + l

@@ -140,3 +140,53 @@ describe("fm.train.loop and bad numbers", function()
     assert.has_error(function() train.loop{steps = 3, step = function() error("mine", 0) end} end, "mine")
   end)
 end)
+
+-- a field that is fine until t > 0.3, then NaN
+local function late_nan(x, t) if t > 0.3 then return x * (0 / 0) end return x * 0 end
+
+describe("integrators on non-finite states", function()
+  for _, m in ipairs {"euler", "midpoint", "heun", "rk4"} do
+    it("ode " .. m .. " stops at the step, naming it and its times", function()
+      local ok, err = pcall(fm.ode.solve, late_nan, fm.randn(4, 2), {method = m, steps = 10})
+      assert.is_false(ok)
+      assert.truthy(err:find("ode.solve: step %d+ %(t = 0%.%d+ %-> 0%.%d+%): non%-finite state %(x%[1, 1%] = nan%)"), err)
+    end)
+  end
+  it("ode euler names step 5 (t = 0.4 -> 0.5)", function()
+    assert.has_error(function() fm.ode.solve(late_nan, fm.randn(4, 2), {method = "euler", steps = 10}) end)
+    local _, err = pcall(fm.ode.solve, late_nan, fm.randn(4, 2), {method = "euler", steps = 10})
+    assert.truthy(err:find("step 5 (t = 0.4 -> 0.5)", 1, true), err)
+  end)
+  it("dopri5 says the field gave NaN", function()
+    local _, err = pcall(fm.ode.solve, late_nan, fm.randn(4, 2), {method = "dopri5"})
+    assert.truthy(err:find("NaN or inf", 1, true), err)
+  end)
+  it("a non-finite initial state is refused", function()
+    local _, err = pcall(fm.ode.solve, late_nan, fm.tensor{{1, 2}, {0 / 0, 1}}, {steps = 4})
+    assert.truthy(err:find("ode.solve: the initial state is not finite (x[2, 1] = nan, t = 0)", 1, true), err)
+  end)
+  -- Euler-Maruyama meets the NaN at the start of step 5 (t = 0.4), Heun's
+  -- corrector at the end of step 4
+  for m, want in pairs {euler_maruyama = "step 5 (t = 0.4 -> 0.5)", heun = "step 4 (t = 0.3 -> 0.4)"} do
+    it("sde " .. m .. " stops at the step", function()
+      local _, err = pcall(fm.sde.solve, late_nan, 0.1, fm.randn(4, 2), {method = m, steps = 10})
+      assert.truthy(err:find("sde.solve: " .. want .. ": non-finite state", 1, true), err)
+    end)
+  end
+  it("a fused MLP field with NaN weights names the step too", function()
+    local net = fm.nn.mlp{inputs = 3, hidden = {8}, outputs = 2}
+    for _, p in ipairs(net:parameters()) do p:detach():fill(0 / 0) end
+    local _, err = pcall(fm.ode.solve, fm.field(net), fm.randn(4, 2), {method = "euler", steps = 10})
+    assert.truthy(err:find("ode.solve: step 1 (t = 0 -> 0.1): non-finite state", 1, true), err)
+  end)
+  it("fm.likelihood stops at the step", function()
+    local f = function(x, t) if t < 0.75 then return x * (0 / 0) end return x * 0 end
+    local _, err = pcall(fm.likelihood, f, fm.randn(4, 2), {steps = 10, method = "euler"})
+    assert.truthy(err:find("fm.likelihood: step 4 (t = 0.7 -> 0.6): non-finite state", 1, true), err)
+  end)
+  it("unadjusted Langevin stops at the step", function()
+    local score = function(x) return x * (0 / 0) end
+    local _, err = pcall(fm.langevin, score, fm.randn(4, 2), {step = 0.01, steps = 5})
+    assert.truthy(err:find("langevin: step 1", 1, true), err)
+  end)
+end)
