@@ -190,3 +190,35 @@ describe("integrators on non-finite states", function()
     assert.truthy(err:find("langevin: step 1", 1, true), err)
   end)
 end)
+
+describe("custom schedules that are NaN between their check points", function()
+  -- fm_schedule_validate looks at t = 0, 0.001, ..., 1: these holes miss it
+  local function hole(t) return t > 0.4995 and t < 0.4999 end
+  it("alpha NaN: an error naming the schedule and t", function()
+    local p = fm.path.gaussian{name = "holey", beta = function(t) return 1 - t end,
+                               alpha = function(t) return hole(t) and 0 / 0 or t end}
+    local z, eps = fm.randn(3, 2), fm.randn(3, 2)
+    local _, err = pcall(p.sample, p, z, fm.tensor({{0.2}, {0.4997}, {0.9}}, "float64"), eps)
+    assert.truthy(err:find("schedule holey: alpha is nan at t = 0.4997", 1, true), err)
+    assert.has_no_error(function() p:sample(z, fm.tensor{{0.2}, {0.5}, {0.9}}, eps) end)
+  end)
+  it("a derivative callback NaN inside (0, 1): an error naming it", function()
+    local p = fm.path.gaussian{name = "badslope", alpha = function(t) return t end,
+      beta = function(t) return 1 - t end, dalpha = function(t) return hole(t) and 0 / 0 or 1 end,
+      dbeta = function() return -1 end}
+    local x = fm.randn(2, 2)
+    local _, err = pcall(p.velocity, p, x, x, 0.4997)
+    assert.truthy(err:find("schedule badslope: dalpha is nan at t = 0.4997", 1, true), err)
+  end)
+  it("an inf in beta between the check points of the numerical derivative", function()
+    local p = fm.path.gaussian{name = "spike", alpha = function(t) return t end,
+      beta = function(t) return (t > 0.70001 and t < 0.70002) and 1 / 0 or 1 - t end}
+    local x = fm.randn(2, 2)
+    local _, err = pcall(p.velocity, p, x, x, 0.7000150)
+    assert.truthy(err:find("schedule spike: beta is inf at t = 0.700015", 1, true), err)
+    -- t itself is fine, t + h (h = 8.7e-6) is in the spike
+    _, err = pcall(p.velocity, p, x, x, 0.700006)
+    assert.truthy(err:find("schedule spike: dbeta is inf at t = 0.700006: the derivatives must be "
+                           .. "finite on (0, 1) (numerical: the schedule is not finite next to t)", 1, true), err)
+  end)
+end)
