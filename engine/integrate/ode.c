@@ -182,8 +182,14 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
     double dir = t1 > t0 ? 1 : -1, span = fabs(t1 - t0), t = t0, h;
     fm_tensor *k = s->k;
     int64_t r = 0;
-    if (!(o->rtol >= 0 && o->atol >= 0 && o->rtol + o->atol > 0))
-        return fm_error(FM_EVALUE, "ode.solve: dopri5 needs rtol, atol >= 0, not both 0");
+    if (!(o->rtol >= 0 && o->atol >= 0 && o->rtol + o->atol > 0 && isfinite(o->rtol) &&
+          isfinite(o->atol)))
+        return fm_error(FM_EVALUE, "ode.solve: dopri5 needs finite rtol, atol >= 0, not both 0 "
+                        "(got rtol = %g, atol = %g); adaptive = false runs it on a fixed grid",
+                        o->rtol, o->atol);
+    if (o->max_steps < 1 || !(o->h0 >= 0 && isfinite(o->h0)))
+        return fm_error(FM_EVALUE, "ode.solve: dopri5 needs max_steps >= 1 and a finite h0 >= 0 "
+                        "(got %lld, %g)", (long long)o->max_steps, o->h0);
     TRY(fm_icheck_finite(x, "ode.solve", 0, t, t));
     fm_irecord(o, t, x, traj, &r);
     TRY(ev(s, x, t, &k[0]));
@@ -243,9 +249,8 @@ fm_status fm_ode_solve(fm_ode_method method, fm_field f, const fm_tensor *x0,
     solver s = {f, stats, w.b};
     fm_tensor *x = &w.b[nbuf - 1];
     fm_status st = fm_copy(x, x0);
-    /* adaptive dopri5 unless a fixed grid was asked for (rtol = 0 and
-     * atol = 0 select the fixed-step 5th-order solution) */
-    bool adaptive = method == FM_ODE_DOPRI5 && !(o->rtol == 0 && o->atol == 0);
+    /* adaptive dopri5 unless its fixed grid was asked for */
+    bool adaptive = method == FM_ODE_DOPRI5 && !o->fixed_grid;
     if (st == FM_OK)
         st = adaptive ? solve_dopri5(&s, x, o, traj) : solve_fixed(&s, method, x, o, traj);
     if (st == FM_OK) st = fm_copy(x1, x);

@@ -84,6 +84,10 @@ local function likelihood(f, x, opts)
     for k = 1, o.probes do o.eps[k] = fm.randint(0, 1, {n, d}):to(x:dtype()) * 2 - 1 end
   end
   local steps, t0, t1 = opts.steps or 100, opts.t0 or 0, opts.t1 or 1
+  if type(steps) ~= "number" or steps ~= steps or steps < 1 or steps == math.huge
+     or steps ~= math.floor(steps) then
+    error("fm.likelihood: steps must be an integer >= 1, got " .. tostring(steps), 2)
+  end
   local h = (t0 - t1) / steps
   local l = fm.zeros({n}, x:dtype())
   for s = 0, steps - 1 do
