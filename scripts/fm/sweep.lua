@@ -49,6 +49,10 @@ function M.parse(args)
   for _, k in ipairs { "jobs", "timeout" } do
     if o[k] then o[k] = tonumber(o[k]) or error(USAGE .. "\n--" .. k .. " needs a number", 0) end
   end
+  local okj, errj = pcall(spec.check_jobs, o.jobs, "--jobs")
+  if not okj then error(USAGE .. "\n" .. errj, 0) end
+  local okt, errt = pcall(spec.check_timeout, o.timeout, "--timeout")
+  if not okt then error(USAGE .. "\n" .. errt, 0) end
   if o.backend and o.backend ~= "local" and o.backend ~= "slurm" then
     error(USAGE .. "\n--backend is local or slurm", 0)
   end

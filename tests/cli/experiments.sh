@@ -57,6 +57,16 @@ contains "help shows choices" "{linear, sqrt, cosine, vp, polynomial}" "$help"
 err=$("$FMLUA" experiments/exact_field.lua --stpes 3 2>&1); code=$?
 check "unknown option exits 2" 2 "$code"
 contains "unknown option lists the known ones" "known options: --method --n --out" "$err"
+# declared ranges (fm.cli min / above): a usage error, exit 2, before anything runs
+for bad in "--steps -5:--steps must be >= 1, got -5" "--steps 0:--steps must be >= 1, got 0" \
+           "--width 0:--width must be >= 1, got 0" "--batch 0:--batch must be >= 1, got 0" \
+           "--n 1:--n must be >= 2, got 1" "--lr 0:--lr must be > 0, got 0"; do
+    args=${bad%%:*}; want=${bad#*:}
+    err=$("$FMLUA" experiments/ot_path.lua $args --out "$TMP/never" 2>&1); code=$?
+    check "ot_path $args exits 2" 2 "$code"
+    contains "ot_path $args names the range" "$want" "$err"
+done
+check "nothing ran for a bad range" "no" "$([ -e "$TMP/never" ] && echo yes || echo no)"
 
 # a diverging run stops at the step that diverged and writes no samples
 # (docs/reliability.md, "Bad numbers": ot_path --lr 1e3 ran at loss 1e30)
