@@ -14,7 +14,7 @@ trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 RANDOM=7
 
-# the writer: step i fills every tensor with i (4 MB per file)
+# the writer: step i fills every tensor with i (2 MB per file)
 cat > "$T/writer.lua" <<'LUA'
 local fm, runmod = require "fm", require "fm.run"
 local dir, n = arg[1], tonumber(arg[2] or "1000000")
