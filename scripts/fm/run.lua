@@ -100,6 +100,12 @@ function M.lock(dir)
                         .. "two runs cannot share a directory: choose another --out or wait for it",
                         dir, holder, dir), 0)
   end
+  if tostring(err):find(": cannot lock: ", 1, true) then
+    -- a file system without flock (some FUSE mounts): go on, unprotected
+    io.stderr:write("fm.run: warning: ", tostring(err), "; ", dir,
+                    " is not protected against a second writer\n")
+    return nil
+  end
   error("fm.run: cannot lock " .. dir .. ": " .. tostring(err), 0)
 end
 
