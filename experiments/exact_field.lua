@@ -9,8 +9,8 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  n = {2000, "points to transport"},
-  steps = {100, "ODE steps"},
+  n = {2000, "points to transport", min = 2},
+  steps = {100, "ODE steps", min = 1},
   method = {"rk4", "ODE method (euler until fm.ode lands)",
             choices = {"euler", "midpoint", "heun", "rk4", "dopri5"}},
   schedule = {"linear", "Gaussian path", choices = {"linear", "sqrt", "cosine", "vp", "polynomial"}},

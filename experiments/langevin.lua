@@ -8,8 +8,8 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  steps = {500, "Langevin steps"},
-  n = {1000, "chains (points)"},
+  steps = {500, "Langevin steps", min = 1},
+  n = {1000, "chains (points)", min = 2},
   seed = 1,
   plots = {true, "write the figures"},
   out = "runs/langevin",

@@ -11,15 +11,15 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  steps = {4000, "training steps"},
-  batch = {256, "batch size"},
-  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)"},
-  width = {96, "hidden units per layer"},
-  depth = {3, "hidden layers"},
+  steps = {4000, "training steps", min = 1},
+  batch = {256, "batch size", min = 1},
+  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)", above = 0},
+  width = {96, "hidden units per layer", min = 1},
+  depth = {3, "hidden layers", min = 0},
   target = {"gaussians8", "the mixture (exact log_prob)", choices = {"gaussians8", "mix3"}},
-  ode_steps = {20, "rk4 steps of the likelihood ODE"},
-  res = {80, "heatmap grid points per side (res^2 likelihood evaluations)"},
-  n = {1000, "held-out points for the NLL (also samples drawn)"},
+  ode_steps = {20, "rk4 steps of the likelihood ODE", min = 1},
+  res = {80, "heatmap grid points per side (res^2 likelihood evaluations)", min = 2},
+  n = {1000, "held-out points for the NLL (also samples drawn)", min = 2},
   seed = 1,
   plots = {true, "write the figures"},
   out = "runs/likelihood",

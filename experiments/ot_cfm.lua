@@ -14,14 +14,14 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  steps = {1500, "training steps per (task, coupling)"},
-  batch = {128, "batch size (the OT assignment is exact, O(batch^3))"},
-  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)"},
-  width = {64, "hidden units per layer"},
-  depth = {3, "hidden layers"},
-  ode_steps = {40, "rk4 steps for sampling and path lengths"},
-  few_steps = {2, "Euler steps for the few-step W2"},
-  n = {1000, "samples drawn and evaluated"},
+  steps = {1500, "training steps per (task, coupling)", min = 1},
+  batch = {128, "batch size (the OT assignment is exact, O(batch^3))", min = 1},
+  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)", above = 0},
+  width = {64, "hidden units per layer", min = 1},
+  depth = {3, "hidden layers", min = 0},
+  ode_steps = {40, "rk4 steps for sampling and path lengths", min = 1},
+  few_steps = {2, "Euler steps for the few-step W2", min = 1},
+  n = {1000, "samples drawn and evaluated", min = 2},
   seed = 1,
   plots = {true, "write the figures"},
   out = "runs/ot_cfm",

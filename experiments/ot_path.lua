@@ -12,16 +12,16 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  steps = {3000, "training steps"},
-  batch = {512, "batch size"},
-  lr = {3e-3, "peak Adam learning rate (cosine decay to lr/20)"},
-  width = {128, "hidden units per layer"},
-  depth = {3, "hidden layers"},
+  steps = {3000, "training steps", min = 1},
+  batch = {512, "batch size", min = 1},
+  lr = {3e-3, "peak Adam learning rate (cosine decay to lr/20)", above = 0},
+  width = {128, "hidden units per layer", min = 1},
+  depth = {3, "hidden layers", min = 0},
   data = {"gaussians8", "target data set", choices = train.datasets},
   schedule = {"linear", "Gaussian path", choices = {"linear", "sqrt", "cosine", "vp", "polynomial"}},
   method = {"rk4", "ODE solver", choices = {"euler", "midpoint", "heun", "rk4", "dopri5"}},
-  ode_steps = {50, "ODE steps (fixed-step methods)"},
-  n = {2000, "samples drawn and evaluated (exact W2 is O(n^3))"},
+  ode_steps = {50, "ODE steps (fixed-step methods)", min = 1},
+  n = {2000, "samples drawn and evaluated (exact W2 is O(n^3))", min = 2},
   seed = 1,
   plots = {true, "write the figures and the GIF"},
   out = "runs/ot_path",
@@ -57,8 +57,10 @@ local function step(i)
   return loss:item()
 end
 
-local seconds = train.loop{steps = opts.steps, run = run, step = step, label = "train"}
-run:save_model("model.safetensors", net)
+-- a checkpoint every tenth of the run (and at the end); a step with a
+-- non-finite or diverged loss stops training and keeps the last one
+local seconds = train.loop{steps = opts.steps, run = run, step = step, label = "train",
+  checkpoint = function() run:save_model("model.safetensors", net) end}
 
 -- sample: integrate the learned field from noise (t = 0) to data (t = 1)
 local t0 = fm.clock()

@@ -12,14 +12,14 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  steps = {2000, "training steps per schedule"},
-  batch = {256, "batch size"},
-  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)"},
-  width = {64, "hidden units per layer"},
-  depth = {3, "hidden layers"},
+  steps = {2000, "training steps per schedule", min = 1},
+  batch = {256, "batch size", min = 1},
+  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)", above = 0},
+  width = {64, "hidden units per layer", min = 1},
+  depth = {3, "hidden layers", min = 0},
   data = {"gaussians8", "target data set", choices = train.datasets},
-  ode_steps = {50, "rk4 steps"},
-  n = {1000, "samples drawn and evaluated per schedule"},
+  ode_steps = {50, "rk4 steps", min = 1},
+  n = {1000, "samples drawn and evaluated per schedule", min = 2},
   seed = 1,
   plots = {true, "write the figures"},
   out = "runs/schedules",

@@ -13,14 +13,14 @@
 local fm = require "fm"
 local train = require "fm.train"
 local opts = require("fm.cli").parse(arg, {
-  steps = {2500, "training steps"},
-  batch = {256, "batch size"},
-  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)"},
-  width = {96, "hidden units per layer"},
-  depth = {3, "hidden layers"},
+  steps = {2500, "training steps", min = 1},
+  batch = {256, "batch size", min = 1},
+  lr = {3e-3, "peak Adam learning rate (warm-up, cosine decay to lr/20)", above = 0},
+  width = {96, "hidden units per layer", min = 1},
+  depth = {3, "hidden layers", min = 0},
   data = {"gaussians8", "target data set", choices = train.datasets},
-  sde_steps = {100, "Euler-Maruyama steps"},
-  n = {2000, "samples drawn and evaluated per sigma"},
+  sde_steps = {100, "Euler-Maruyama steps", min = 1},
+  n = {2000, "samples drawn and evaluated per sigma", min = 2},
   seed = 1,
   plots = {true, "write the figures"},
   out = "runs/score_sde",

@@ -18,6 +18,9 @@ int cli_report(lua_State *L, int status);
  * handler; SIGINT during the call stops it with the error "interrupted!"
  * (Lua code) or FM_EINTERRUPT (engine loops). Returns the lua_pcall status. */
 int cli_docall(lua_State *L, int narg, int nres);
+/* True when a SIGINT arrived during the last cli_docall (its error, if any,
+ * came from Ctrl-C). */
+int cli_interrupted(void);
 /* The first line of "-v" and of the REPL banner. */
 void cli_print_version(void);
 

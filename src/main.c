@@ -344,5 +344,7 @@ int main(int argc, char **argv)
     int ok = lua_toboolean(L, -1);
     cli_report(L, status);
     lua_close(L);
+    if (!ok && cli_interrupted())
+        return 130; /* stopped by Ctrl-C: 128 + SIGINT, no traceback (run.c) */
     return ok && status == LUA_OK ? exit_code : EXIT_FAILURE;
 }

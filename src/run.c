@@ -1,6 +1,9 @@
 /* run.c — running a chunk as lua.c does: a message handler that appends a
  * traceback, and SIGINT turned into a Lua error "interrupted!" by a hook
- * (Lua code) plus fm_interrupt_request() (long loops inside the engine). */
+ * (Lua code) plus fm_interrupt_request() (long loops inside the engine).
+ * An error that a SIGINT caused is reported without a traceback, and a
+ * script or module it stopped makes fmlua exit 130 (128 + SIGINT, as a shell
+ * reports a process killed by Ctrl-C; src/main.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 const char *cli_progname = "fmlua";
 
 static lua_State *running_L; /* the state a SIGINT should stop */
+static volatile sig_atomic_t got_sigint; /* during the current cli_docall */
 
 /* No SA_RESTART: a blocking read returns EINTR (the REPL relies on it). */
 static void set_signal(int sig, void (*handler)(int), struct sigaction *old)
@@ -26,12 +30,19 @@ static void set_signal(int sig, void (*handler)(int), struct sigaction *old)
     sigaction(sig, &sa, old);
 }
 
-/* The hook a SIGINT installs: runs at the next Lua instruction or call. */
+/* The hook a SIGINT installs: runs at the next Lua instruction or call. An
+ * engine loop that noticed the interruption first has already raised its own
+ * error ("ode.solve: interrupted at t = ...") and cleared the flag: then the
+ * hook, which would otherwise fire on the call of the message handler and
+ * replace that message, does nothing. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
+    if (!fm_interrupted())
+        return;
+    lua_pushliteral(L, "interrupted!"); /* no position: the user stopped it */
+    lua_error(L);
 }
 
 /* A signal handler may not touch the Lua state except by lua_sethook (which
@@ -41,6 +52,7 @@ static void on_sigint(int sig)
 {
     int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
     set_signal(sig, SIG_DFL, NULL);
+    got_sigint = 1;
     fm_interrupt_request();
     lua_sethook(running_L, stop_hook, mask, 1);
 }
@@ -63,9 +75,18 @@ int cli_report(lua_State *L, int status)
     return status;
 }
 
-/* Error objects that are not strings use __tostring when they have one. */
+int cli_interrupted(void)
+{
+    return got_sigint;
+}
+
+/* Error objects that are not strings use __tostring when they have one. An
+ * error raised because of Ctrl-C gets no traceback: the user stopped the
+ * program, nothing went wrong in it. */
 static int msghandler(lua_State *L)
 {
+    if (got_sigint)
+        return 1;
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -84,6 +105,7 @@ int cli_docall(lua_State *L, int narg, int nres)
     lua_insert(L, base);
     struct sigaction old;
     running_L = L;
+    got_sigint = 0;
     fm_interrupt_clear();
     set_signal(SIGINT, on_sigint, &old);
     int status = lua_pcall(L, narg, nres, base);

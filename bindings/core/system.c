@@ -1,6 +1,14 @@
 /* system.c — small process-level helpers: a monotonic wall clock for timing
  * (Lua's os.clock is CPU time summed over threads), the resident set size,
- * the number of online processors, and the engine's thread budget. */
+ * the number of online processors, the engine's thread budget, the process
+ * id, and what fm.run needs from the system: an exclusive file lock
+ * (engine/io/lock.h) and the infix of temporary names (engine/io/fileio.h).
+ *
+ *   fm.pid() -> this process's id
+ *   fm._lock(path) -> lock | nil, message, holder_pid   (lock:release(),
+ *       also on __gc and __close; releasing removes the lock file)
+ *   fm._tmp_infix() -> ".tmp-<pid>@<host>-"
+ *   fm._clean_temps(dir) -> n   removes dead writers' temporaries in dir */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +17,10 @@
 
 #include "core/lfm.h"
 #include "core/pool.h"
+#include "io/fileio.h"
+#include "io/lock.h"
+
+#define FML_LOCK "fm.Lock"
 
 /* fm.clock() -> seconds (monotonic, sub-microsecond resolution) */
 static int l_clock(lua_State *L)
@@ -52,11 +64,73 @@ static int l_threads(lua_State *L)
     return 1;
 }
 
+static int l_pid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static int l_tmp_infix(lua_State *L)
+{
+    char buf[160];
+    lua_pushstring(L, fm_tmp_infix(buf, sizeof buf));
+    return 1;
+}
+
+static int l_clean_temps(lua_State *L)
+{
+    lua_pushinteger(L, fm_clean_stale_temps(luaL_checkstring(L, 1)));
+    return 1;
+}
+
+static int l_lock(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    fm_lock *lk = lua_newuserdatauv(L, sizeof *lk, 0);
+    lk->fd = -1;
+    lk->path = NULL;
+    luaL_setmetatable(L, FML_LOCK);
+    long holder = 0;
+    if (fm_lock_acquire(lk, path, &holder) != FM_OK) {
+        lua_pushnil(L);
+        lua_pushstring(L, fm_last_error());
+        lua_pushinteger(L, holder);
+        return 3;
+    }
+    return 1;
+}
+
+static int lock_release(lua_State *L)
+{
+    fm_lock_release(luaL_checkudata(L, 1, FML_LOCK));
+    return 0;
+}
+
+static int lock_held(lua_State *L)
+{
+    fm_lock *lk = luaL_checkudata(L, 1, FML_LOCK);
+    lua_pushboolean(L, lk->fd >= 0);
+    return 1;
+}
+
 static const luaL_Reg system_functions[] = {
     {"clock", l_clock}, {"memory", l_memory}, {"nproc", l_nproc},
-    {"threads", l_threads}, {NULL, NULL}};
+    {"threads", l_threads}, {"pid", l_pid}, {"_lock", l_lock},
+    {"_tmp_infix", l_tmp_infix}, {"_clean_temps", l_clean_temps}, {NULL, NULL}};
 
 void fmL_open_system(lua_State *L)
 {
+    if (luaL_newmetatable(L, FML_LOCK)) {
+        static const luaL_Reg methods[] = {{"release", lock_release}, {"held", lock_held},
+                                           {NULL, NULL}};
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, lock_release);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, lock_release);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
     fmL_setfuncs(L, system_functions);
 }

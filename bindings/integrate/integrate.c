@@ -193,6 +193,33 @@ static double optnum(lua_State *L, int o, const char *k, double def)
     return v;
 }
 
+/* Field k of the options at o as an integer >= min (def when absent): an
+ * integer, or a float with an exact integer value; NaN, inf, fractions and
+ * values below min are errors naming the function and the option (a NaN
+ * cast to int64 is undefined behaviour). */
+static int64_t optint(lua_State *L, int o, const char *k, int64_t def, int64_t min,
+                      const char *fname)
+{
+    lua_getfield(L, o, k);
+    int64_t v = def;
+    if (lua_isinteger(L, -1)) {
+        v = lua_tointeger(L, -1);
+    } else if (!lua_isnil(L, -1)) {
+        int ok = 0;
+        double x = lua_tonumberx(L, -1, &ok);
+        if (!ok || !isfinite(x) || x != floor(x) || fabs(x) > 9007199254740992.0) {
+            const char *got = !ok ? luaL_typename(L, -1) : x != x ? "nan"
+                              : lua_pushfstring(L, "%f", x);
+            luaL_error(L, "%s: %s must be an integer >= %d, got %s", fname, k, (int)min, got);
+        }
+        v = (int64_t)x;
+    }
+    if (v < min)
+        luaL_error(L, "%s: %s must be an integer >= %d, got %d", fname, k, (int)min, (int)v);
+    lua_pop(L, 1);
+    return v;
+}
+
 /* A list of numbers field k of the options at o as a new float64 tensor on
  * the stack (its data in *out, count in *n); pushes nil when absent. */
 static void optlist(lua_State *L, int o, const char *k, const double **out, int64_t *n)
@@ -212,25 +239,26 @@ static void optlist(lua_State *L, int o, const char *k, const double **out, int6
 
 /* Grid and record options; pushes 2 values (times, record times). Record =
  * k: k evenly spaced times from t0 to t1 (both included). */
-static fm_ode_opts parse_opts(lua_State *L, int o)
+static fm_ode_opts parse_opts(lua_State *L, int o, const char *fname)
 {
     fm_ode_opts op = fm_ode_opts_default();
     op.t0 = optnum(L, o, "t0", 0);
     op.t1 = optnum(L, o, "t1", 1);
-    op.nsteps = (int64_t)optnum(L, o, "steps", 100);
+    op.nsteps = optint(L, o, "steps", 100, 1, fname);
     op.rtol = optnum(L, o, "rtol", op.rtol);
     op.atol = optnum(L, o, "atol", op.atol);
-    op.max_steps = (int64_t)optnum(L, o, "max_steps", (double)op.max_steps);
+    op.max_steps = optint(L, o, "max_steps", op.max_steps, 1, fname);
     op.h0 = optnum(L, o, "h0", 0);
     lua_getfield(L, o, "adaptive");
-    if (lua_toboolean(L, -1) == 0 && !lua_isnil(L, -1)) op.rtol = op.atol = 0;
+    op.fixed_grid = lua_toboolean(L, -1) == 0 && !lua_isnil(L, -1);
     lua_pop(L, 1);
     optlist(L, o, "times", &op.times, &op.ntimes);
     if (op.times && op.ntimes >= 2) { op.t0 = op.times[0]; op.t1 = op.times[op.ntimes - 1]; }
     lua_getfield(L, o, "record");
-    if (lua_isinteger(L, -1)) {
-        int64_t k = lua_tointeger(L, -1);
-        luaL_argcheck(L, k >= 2, o, "record must be >= 2 (t0 and t1 included) or a list");
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        lua_pop(L, 1);
+        int64_t k = optint(L, o, "record", 2, 2, fname);
+        lua_pushnil(L); /* the slot the list branch would use */
         fm_tensor *r = fmL_newtensor(L, "record", FM_FLOAT64, 1, &k);
         fm_linspace(r, op.t0, op.t1);
         lua_replace(L, -2);
@@ -263,6 +291,20 @@ static void push_stats(lua_State *L, const fm_ode_stats *s, int rec_idx)
     lua_pushvalue(L, rec_idx); lua_setfield(L, -2, "times");
 }
 
+/* Every element of the contiguous float tensor x is finite. */
+static bool all_finite(const fm_tensor *x)
+{
+    int64_t n = fm_tensor_numel(x);
+    if (x->dtype == FM_FLOAT32) {
+        const float *v = x->data;
+        for (int64_t i = 0; i < n; i++) if (!isfinite(v[i])) return false;
+    } else {
+        const double *v = x->data;
+        for (int64_t i = 0; i < n; i++) if (!isfinite(v[i])) return false;
+    }
+    return true;
+}
+
 /* _integrate.ode(field, x0, method, opts) -> x1, traj|nil, stats */
 static int l_ode(lua_State *L)
 {
@@ -271,7 +313,7 @@ static int l_ode(lua_State *L)
     fmL_check(L, fm_ode_method_parse(luaL_checkstring(L, 3), &m), "ode.solve");
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_settop(L, 4);
-    fm_ode_opts op = parse_opts(L, 4);      /* 5 times, 6 record times */
+    fm_ode_opts op = parse_opts(L, 4, "ode.solve");   /* 5 times, 6 record times */
     fctx c;
     fm_field f = resolve(L, 1, &c, "ode.solve");
     fm_tensor *x1 = fmL_newlike(L, "ode.solve", x0);   /* 7 */
@@ -284,6 +326,11 @@ static int l_ode(lua_State *L)
         s = fm_copy(x1, x0);
         if (s == FM_OK) s = fm_mlp_euler(&c.mlp, c.params, x1, op.t0, op.t1, op.nsteps, &c.work);
         if (s == FM_OK) st.nfe = st.accepted = op.nsteps;
+        /* the fused loop does not look at the state between steps: when the
+         * result is not finite, solve again step by step for the error that
+         * names the step (engine/integrate/ode.c checks every step) */
+        if (s == FM_OK && !all_finite(x1))
+            s = fm_ode_solve(m, f, x0, &op, x1, traj, &st);
     } else {
         s = fm_ode_solve(m, f, x0, &op, x1, traj, &st);
     }
@@ -322,7 +369,7 @@ static int l_sde(lua_State *L)
     fmL_check(L, fm_sde_method_parse(luaL_checkstring(L, 4), &m), "sde.solve");
     luaL_checktype(L, 5, LUA_TTABLE);
     lua_settop(L, 5);
-    fm_ode_opts op = parse_opts(L, 5);      /* 6, 7 */
+    fm_ode_opts op = parse_opts(L, 5, "sde.solve");   /* 6, 7 */
     fctx c[2];
     fm_field f = resolve(L, 1, &c[0], "sde.solve");
     gctx gc = {L, 2, LUA_NOREF};

@@ -14,6 +14,20 @@ typedef struct {
 
 static void pair_free(pair *p) { free(p->x); free(p->y); }
 
+/* NaN and inf are an error, as in w2 and fd (docs/reliability.md): a
+ * distance of a sample set holding one is meaningless, not nan. */
+static fm_status check_finite(const double *x, int64_t n, int64_t d,
+                              const char *op, const char *name)
+{
+    for (int64_t i = 0; i < n * d; i++)
+        if (!isfinite(x[i]))
+            return fm_error(FM_EVALUE, "%s: %s has a non-finite value (%s) at "
+                            "row %lld, column %lld (counting from 1)", op, name,
+                            isnan(x[i]) ? "nan" : x[i] > 0 ? "inf" : "-inf",
+                            (long long)(i / d + 1), (long long)(i % d + 1));
+    return FM_OK;
+}
+
 static fm_status pair_load(const fm_tensor *a, const fm_tensor *b,
                            const char *op, pair *p)
 {
@@ -33,7 +47,10 @@ static fm_status pair_load(const fm_tensor *a, const fm_tensor *b,
     p->n = a->shape[0];
     p->m = b->shape[0];
     p->d = a->shape[1];
-    return FM_OK;
+    if ((st = check_finite(p->x, p->n, p->d, op, "a")) ||
+        (st = check_finite(p->y, p->m, p->d, op, "b")))
+        pair_free(p);
+    return st;
 }
 
 static double sqdist(const double *u, const double *v, int64_t d)
@@ -252,6 +269,10 @@ fm_status fm_metric_w2(const fm_tensor *a, const fm_tensor *b, double *out)
                         fm_shape_str(b, sb, sizeof sb));
     int64_t n = a->shape[0];
     if (a->shape[1] == 1) return w2_1d(a, b, out);
+    pair p;   /* name a non-finite point before the assignment sees its costs */
+    fm_status fin = pair_load(a, b, "w2", &p);
+    if (fin) return fin;
+    pair_free(&p);
     int64_t *perm = malloc((size_t)n * sizeof(int64_t));
     if (!perm) return fm_error(FM_ENOMEM, "w2: out of memory");
     double cost = 0.0;

@@ -39,9 +39,11 @@ typedef struct {
     int64_t nsteps;        /* uniform grid (fixed-step methods) */
     const double *times;   /* or an explicit grid (ntimes >= 2), else NULL */
     int64_t ntimes;
-    double rtol, atol;     /* dopri5 */
-    int64_t max_steps;     /* dopri5: accepted + rejected steps */
-    double h0;             /* dopri5: first step (0 = Hairer's selection) */
+    double rtol, atol;     /* dopri5: finite, >= 0, not both 0 */
+    int64_t max_steps;     /* dopri5: accepted + rejected steps, >= 1 */
+    double h0;             /* dopri5: first step (0 = Hairer's selection), finite */
+    bool fixed_grid;       /* dopri5: its 5th-order solution on the fixed grid,
+                            * no error control (rtol/atol ignored) */
     const double *rec_t;   /* record times (sorted along the direction) */
     int64_t nrec;
 } fm_ode_opts;
@@ -51,7 +53,10 @@ typedef struct {
 } fm_ode_stats;
 
 /* Default options: t0 = 0, t1 = 1, 100 steps, rtol 1e-5, atol 1e-6,
- * max_steps 10000. */
+ * max_steps 10000, adaptive dopri5. One rule for all methods: a fixed grid
+ * needs nsteps >= 1 (or an explicit times list), and adaptive dopri5 needs
+ * tolerances that can be met (rtol = atol = 0 is an error, not a request for
+ * fixed steps: that is fixed_grid). */
 fm_ode_opts fm_ode_opts_default(void);
 
 fm_status fm_ode_solve(fm_ode_method method, fm_field f, const fm_tensor *x0,

@@ -28,6 +28,14 @@ fm_status fm_igrid(const fm_ode_opts *o, double **g, int64_t *ng, const char *op
  * span); traj may be NULL. */
 void fm_irecord(const fm_ode_opts *o, double t, const fm_tensor *x,
                 fm_tensor *traj, int64_t *r);
+/* FM_OK when every element of the contiguous float tensor x is finite;
+ * otherwise FM_EVALUE "<op>: step <step> (t = <t0> -> <t>): non-finite state
+ * (x[row, col] = nan) ..." naming the first bad element (1-based, as Lua
+ * counts; a flat index for states that are not (n, d)); step 0 is the
+ * initial state (at t). The integrators call it once per step
+ * (docs/reliability.md, "Bad numbers"). */
+fm_status fm_icheck_finite(const fm_tensor *x, const char *op, int64_t step, double t0,
+                           double t);
 /* Checks the state / output / trajectory tensors of a solve. */
 fm_status fm_icheck(const fm_tensor *x0, const fm_tensor *x1,
                     const fm_tensor *traj, int64_t nrec, const char *op);

@@ -45,6 +45,7 @@ static fm_status run(fm_field score, fm_logp_fn log_prob, void *lctx, double t,
                      fm_tensor *k, fm_tensor *lpx, fm_tensor *lpy, int64_t *accepted)
 {
     const fm_tensor *kp[3] = {&k[0], &k[1], &k[2]};
+    TRY(fm_icheck_finite(x, "langevin", 0, t, t));
     TRY(score.fn(score.ctx, x, t, &k[0]));
     if (log_prob) TRY(log_prob(lctx, x, t, lpx));
     for (int64_t s = 0; s < nsteps; s++) {
@@ -53,6 +54,7 @@ static fm_status run(fm_field score, fm_logp_fn log_prob, void *lctx, double t,
         TRY(fm_rng_normal(rng, &k[3], 0, sqrt(h)));
         if (!log_prob) {
             fm_ilin(x, x, 2, (double[]){h / 2, 1}, (const fm_tensor *[]){kp[0], &k[3]});
+            TRY(fm_icheck_finite(x, "langevin", s + 1, t, t));
             if (s + 1 < nsteps) TRY(score.fn(score.ctx, x, t, &k[0]));
             continue;
         }

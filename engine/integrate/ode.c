@@ -124,7 +124,7 @@ static fm_status solve_fixed(solver *s, fm_ode_method m, fm_tensor *x,
     double *g;
     int64_t ng, r = 0;
     TRY(fm_igrid(o, &g, &ng, "ode.solve"));
-    fm_status st = FM_OK;
+    fm_status st = fm_icheck_finite(x, "ode.solve", 0, g[0], g[0]);
     fm_irecord(o, g[0], x, traj, &r);
     for (int64_t i = 0; i + 1 < ng && st == FM_OK; i++) {
         if (fm_interrupted()) {
@@ -132,6 +132,7 @@ static fm_status solve_fixed(solver *s, fm_ode_method m, fm_tensor *x,
             break;
         }
         st = fixed_step(s, m, x, g[i], g[i + 1] - g[i]);
+        if (st == FM_OK) st = fm_icheck_finite(x, "ode.solve", i + 1, g[i], g[i + 1]);
         s->st->accepted++;
         fm_irecord(o, g[i + 1], x, traj, &r);
     }
@@ -181,12 +182,20 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
     double dir = t1 > t0 ? 1 : -1, span = fabs(t1 - t0), t = t0, h;
     fm_tensor *k = s->k;
     int64_t r = 0;
-    if (!(o->rtol >= 0 && o->atol >= 0 && o->rtol + o->atol > 0))
-        return fm_error(FM_EVALUE, "ode.solve: dopri5 needs rtol, atol >= 0, not both 0");
+    if (!(o->rtol >= 0 && o->atol >= 0 && o->rtol + o->atol > 0 && isfinite(o->rtol) &&
+          isfinite(o->atol)))
+        return fm_error(FM_EVALUE, "ode.solve: dopri5 needs finite rtol, atol >= 0, not both 0 "
+                        "(got rtol = %g, atol = %g); adaptive = false runs it on a fixed grid",
+                        o->rtol, o->atol);
+    if (o->max_steps < 1 || !(o->h0 >= 0 && isfinite(o->h0)))
+        return fm_error(FM_EVALUE, "ode.solve: dopri5 needs max_steps >= 1 and a finite h0 >= 0 "
+                        "(got %lld, %g)", (long long)o->max_steps, o->h0);
+    TRY(fm_icheck_finite(x, "ode.solve", 0, t, t));
     fm_irecord(o, t, x, traj, &r);
     TRY(ev(s, x, t, &k[0]));
     if (o->h0 > 0) h = o->h0;
     else TRY(initial_step(s, x, t, dir, o, &h));
+    bool nonfinite = false; /* the last rejection was for a NaN/inf estimate */
     while (dir * (t1 - t) > 1e-12 * span) {
         if (fm_interrupted())
             return fm_error(FM_EINTERRUPT, "ode.solve: interrupted at t = %g", t);
@@ -200,11 +209,14 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
         double hs = clip ? fabs(target - t) : h;
         TRY(dp_step(s, x, t, dir * hs));
         double err = err_norm(&k[8], x, &k[7], o->rtol, o->atol);
-        if (!isfinite(err)) err = 1e10;
+        nonfinite = !isfinite(err);
+        if (nonfinite) err = 1e10;
         double fac = err == 0 ? 10 : fmin(10, fmax(0.2, 0.9 * pow(err, -0.2)));
         if (err <= 1) {
             s->st->accepted++;
+            double told = t;
             t = clip ? target : t + dir * hs;
+            TRY(fm_icheck_finite(&k[7], "ode.solve", s->st->accepted, told, t));
             memcpy(x->data, k[7].data, fm_tensor_nbytes(x));
             memcpy(k[0].data, k[6].data, fm_tensor_nbytes(x)); /* FSAL */
             fm_irecord(o, t, x, traj, &r);
@@ -214,7 +226,11 @@ static fm_status solve_dopri5(solver *s, fm_tensor *x, const fm_ode_opts *o,
             h = hs * fmin(1, fac);
         }
         if (h < 1e-14 * span)
-            return fm_error(FM_EVALUE, "ode.solve: dopri5 step size underflow at t = %g", t);
+            return nonfinite
+                ? fm_error(FM_EVALUE, "ode.solve: step %lld (t = %g): dopri5 step size underflow: "
+                           "the field gives NaN or inf at every step size tried",
+                           (long long)s->st->accepted + 1, t)
+                : fm_error(FM_EVALUE, "ode.solve: dopri5 step size underflow at t = %g", t);
     }
     return FM_OK;
 }
@@ -233,9 +249,8 @@ fm_status fm_ode_solve(fm_ode_method method, fm_field f, const fm_tensor *x0,
     solver s = {f, stats, w.b};
     fm_tensor *x = &w.b[nbuf - 1];
     fm_status st = fm_copy(x, x0);
-    /* adaptive dopri5 unless a fixed grid was asked for (rtol = 0 and
-     * atol = 0 select the fixed-step 5th-order solution) */
-    bool adaptive = method == FM_ODE_DOPRI5 && !(o->rtol == 0 && o->atol == 0);
+    /* adaptive dopri5 unless its fixed grid was asked for */
+    bool adaptive = method == FM_ODE_DOPRI5 && !o->fixed_grid;
     if (st == FM_OK)
         st = adaptive ? solve_dopri5(&s, x, o, traj) : solve_fixed(&s, method, x, o, traj);
     if (st == FM_OK) st = fm_copy(x1, x);

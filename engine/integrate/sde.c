@@ -68,6 +68,7 @@ fm_status fm_sde_solve(fm_sde_method method, fm_field drift, fm_diffusion g,
     if (st != FM_OK) { free(grid); return st; }
     fm_tensor *x = &w.b[4];
     st = fm_copy(x, x0);
+    if (st == FM_OK) st = fm_icheck_finite(x, "sde.solve", 0, grid[0], grid[0]);
     if (st == FM_OK) fm_irecord(o, grid[0], x, traj, &r);
     for (int64_t i = 0; i + 1 < ng && st == FM_OK; i++) {
         if (fm_interrupted()) {
@@ -75,6 +76,7 @@ fm_status fm_sde_solve(fm_sde_method method, fm_field drift, fm_diffusion g,
             break;
         }
         st = sde_step(method, drift, g, rng, x, grid[i], grid[i + 1] - grid[i], w.b, stats);
+        if (st == FM_OK) st = fm_icheck_finite(x, "sde.solve", i + 1, grid[i], grid[i + 1]);
         stats->accepted++;
         fm_irecord(o, grid[i + 1], x, traj, &r);
     }

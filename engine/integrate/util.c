@@ -1,6 +1,7 @@
 /* integrate_util.c — work buffers, linear combinations, time grids and
  * trajectory recording for the integrators (integrate_internal.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,37 @@ void fm_irecord(const fm_ode_opts *o, double t, const fm_tensor *x,
         if (traj) memcpy((char *)traj->data + nb * (size_t)*r, x->data, nb);
         (*r)++;
     }
+}
+
+#define FIRST_BAD(T)                                                       \
+    do {                                                                   \
+        const T *v = x->data;                                              \
+        for (int64_t i = 0; i < n; i++)                                    \
+            if (!isfinite(v[i])) { bad = i; val = v[i]; break; }           \
+    } while (0)
+
+fm_status fm_icheck_finite(const fm_tensor *x, const char *op, int64_t step, double t0,
+                           double t)
+{
+    int64_t n = fm_tensor_numel(x), bad = -1;
+    double val = 0;
+    if (x->dtype == FM_FLOAT32) FIRST_BAD(float);
+    else FIRST_BAD(double);
+    if (bad < 0)
+        return FM_OK;
+    const char *vs = isnan(val) ? "nan" : val > 0 ? "inf" : "-inf";
+    char where[64];
+    if (x->ndim == 2)
+        snprintf(where, sizeof where, "x[%lld, %lld]", (long long)(bad / x->shape[1] + 1),
+                 (long long)(bad % x->shape[1] + 1));
+    else
+        snprintf(where, sizeof where, "element %lld", (long long)bad + 1);
+    if (step == 0)
+        return fm_error(FM_EVALUE, "%s: the initial state is not finite (%s = %s, t = %g)",
+                        op, where, vs, t);
+    return fm_error(FM_EVALUE, "%s: step %lld (t = %g -> %g): non-finite state (%s = %s); "
+                    "the field (or the noise) gave NaN or inf", op, (long long)step, t0, t,
+                    where, vs);
 }
 
 fm_status fm_icheck(const fm_tensor *x0, const fm_tensor *x1,

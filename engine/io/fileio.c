@@ -1,9 +1,11 @@
 /* fileio.c — atomic writes and tensor element transfer for the file formats. */
-#define _GNU_SOURCE /* fileno, fseeko, mkstemp, fsync */
+#define _GNU_SOURCE /* fileno, fseeko, mkstemp, fsync, gethostname, kill, strndup */
 #include "io/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,77 @@ void fm_file_default_mode(const char *path)
     (void)chmod(path, 0666 & ~mask); /* best effort */
 }
 
+char *fm_tmp_infix(char *buf, size_t n)
+{
+    char host[65];
+    if (gethostname(host, sizeof host) != 0)
+        strcpy(host, "localhost");
+    host[sizeof host - 1] = 0;
+    for (char *c = host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+    snprintf(buf, n, ".tmp-%ld@%s-", (long)getpid(), host);
+    return buf;
+}
+
+/* The pid of a temporary name of this host ("...<infix>..."), else 0. */
+static long temp_writer(const char *name, const char *host)
+{
+    size_t hl = strlen(host);
+    for (const char *p = strstr(name, ".tmp-"); p; p = strstr(p + 1, ".tmp-")) {
+        const char *q = p + 5;
+        char *end;
+        if (*q < '0' || *q > '9')
+            continue;
+        long pid = strtol(q, &end, 10);
+        if (pid > 0 && *end == '@' && strncmp(end + 1, host, hl) == 0 && end[1 + hl] == '-')
+            return pid;
+    }
+    return 0;
+}
+
+int fm_clean_stale_temps(const char *dir)
+{
+    char infix[160];
+    fm_tmp_infix(infix, sizeof infix);
+    /* infix = ".tmp-<pid>@<host>-": the host part */
+    char *host = strchr(infix, '@') + 1;
+    host[strlen(host) - 1] = 0;
+    DIR *d = opendir(dir[0] ? dir : ".");
+    if (!d)
+        return 0;
+    long self = (long)getpid();
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid = temp_writer(e->d_name, host);
+        if (pid == 0 || pid == self || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        char *full = malloc(len);
+        if (!full)
+            break;
+        snprintf(full, len, "%s/%s", dir[0] ? dir : ".", e->d_name);
+        struct stat st;
+        if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && unlink(full) == 0)
+            removed++;
+        free(full);
+    }
+    closedir(d);
+    return removed;
+}
+
+/* The directory part of path ("." for a bare name), malloc'd. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path)
 {
     memset(af, 0, sizeof *af);
@@ -46,12 +119,20 @@ fm_status fm_atomic_open(fm_atomic_file *af, const char *path)
     if (check)
         return check;
     af->path = path;
-    size_t len = strlen(path);
-    af->tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    char *dir = dir_of(path);
+    if (dir) {
+        fm_clean_stale_temps(dir);
+        free(dir);
+    }
+    char infix[160];
+    fm_tmp_infix(infix, sizeof infix);
+    size_t len = strlen(path), il = strlen(infix);
+    af->tmp = malloc(len + il + sizeof "XXXXXX");
     if (!af->tmp)
         return fm_error(FM_ENOMEM, "%s: out of memory", path);
     memcpy(af->tmp, path, len);
-    memcpy(af->tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    memcpy(af->tmp + len, infix, il);
+    memcpy(af->tmp + len + il, "XXXXXX", sizeof "XXXXXX");
     int fd = mkstemp(af->tmp);
     if (fd < 0) {
         fm_status st = fm_error(FM_EIO, "%s: cannot create a temporary file: %s",

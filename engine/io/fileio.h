@@ -29,8 +29,21 @@ fm_status fm_file_check_target(const char *path);
 /* Gives a file the mode a plain fopen would: 0666 & ~umask. */
 void fm_file_default_mode(const char *path);
 
-/* Creates path.tmp.XXXXXX in the directory of path (after
- * fm_file_check_target). */
+/* Temporary names (docs/reliability.md): every temporary file fmlua writes
+ * has ".tmp-<pid>@<host>-" in its name, the writer's pid and host name (the
+ * first 64 bytes, '/' and '-' replaced by '_'), so that two processes never
+ * collide on one and a later writer can tell a dead writer's leftover. This
+ * writes the infix of this process into buf (size n >= 96); returns buf. */
+char *fm_tmp_infix(char *buf, size_t n);
+/* Removes the temporary files of dead writers in directory dir: names that
+ * contain ".tmp-<pid>@<host>-" with this host's name, a pid other than ours,
+ * and no process with that pid (kill(pid, 0) fails with ESRCH). Regular
+ * files only; best effort (errors ignored). Returns how many were removed. */
+int fm_clean_stale_temps(const char *dir);
+
+/* Removes the stale temporaries of the directory of path
+ * (fm_clean_stale_temps), then creates path.tmp-<pid>@<host>-XXXXXX there
+ * (after fm_file_check_target). */
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path);
 fm_status fm_atomic_write(fm_atomic_file *af, const void *p, size_t n);
 /* Writes the elements of t (any strides) in row-major order; when as_int32,

@@ -135,16 +135,38 @@ static fm_status fd_derivative(const fm_schedule *s, fm_schedule_fn f,
     return FM_OK;
 }
 
+static const char *num_name(double x)
+{
+    return isnan(x) ? "nan" : x > 0 ? "inf" : "-inf";
+}
+
+/* A custom schedule is checked where it is used, not only on the grid of
+ * fm_schedule_validate (docs/reliability.md, "Bad numbers"): alpha and beta
+ * must be finite on [0, 1], their derivatives on (0, 1) (an endpoint may
+ * have an infinite slope; fm_schedule_eval_safe clamps t then). */
 static fm_status eval_custom(const fm_schedule *s, double t, fm_sched_val *v)
 {
     fm_status st;
     if ((st = s->alpha(s->ctx, t, &v->alpha)) || (st = s->beta(s->ctx, t, &v->beta)))
         return st;
+    if (!isfinite(v->alpha) || !isfinite(v->beta))
+        return fm_error(FM_EVALUE, "schedule %s: %s is %s at t = %.9g: a schedule must "
+                        "be finite on [0, 1]", s->name, isfinite(v->alpha) ? "beta" : "alpha",
+                        num_name(isfinite(v->alpha) ? v->beta : v->alpha), t);
     st = s->dalpha ? s->dalpha(s->ctx, t, &v->dalpha)
                    : fd_derivative(s, s->alpha, t, v->alpha, &v->dalpha);
+    if (!st)
+        st = s->dbeta ? s->dbeta(s->ctx, t, &v->dbeta)
+                      : fd_derivative(s, s->beta, t, v->beta, &v->dbeta);
     if (st) return st;
-    return s->dbeta ? s->dbeta(s->ctx, t, &v->dbeta)
-                    : fd_derivative(s, s->beta, t, v->beta, &v->dbeta);
+    if (t > 0 && t < 1 && (!isfinite(v->dalpha) || !isfinite(v->dbeta)))
+        return fm_error(FM_EVALUE, "schedule %s: %s is %s at t = %.9g: the derivatives "
+                        "must be finite on (0, 1)%s", s->name,
+                        isfinite(v->dalpha) ? "dbeta" : "dalpha",
+                        num_name(isfinite(v->dalpha) ? v->dbeta : v->dalpha), t,
+                        s->dalpha || s->dbeta ? "" : " (numerical: the schedule is not "
+                        "finite next to t)");
+    return FM_OK;
 }
 
 fm_status fm_schedule_eval(const fm_schedule *s, double t, fm_sched_val *v)

@@ -29,10 +29,13 @@ int fm_plot_format(const char *path)
 
 char *fm_plot_tmpname(const char *path)
 {
-    size_t n = strlen(path) + 32;
+    static _Atomic long count;
+    char infix[160];
+    fm_tmp_infix(infix, sizeof infix);
+    size_t n = strlen(path) + strlen(infix) + 24;
     char *tmp = malloc(n);
     if (tmp)
-        snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+        snprintf(tmp, n, "%s%s%ld", path, infix, ++count);
     return tmp;
 }
 

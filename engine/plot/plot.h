@@ -4,10 +4,11 @@
  *
  * Every public function takes the output path, an options struct (NULL for
  * defaults) and the data as fm_tensor views (any float/int dtype, any strides)
- * or double arrays. Files are written to "<path>.tmp.<pid>" and renamed, so a
- * killed run never leaves a torn figure. NaN/inf points are skipped; a figure
- * with nothing finite to draw, mismatched shapes or an unwritable path return
- * an error (fm_last_error names the function and the shapes).
+ * or double arrays. Files are written to "<path>.tmp-<pid>@<host>-<n>" and
+ * renamed, so a killed run never leaves a torn figure. NaN/inf points are
+ * skipped; a figure with nothing finite to draw, mismatched shapes or an
+ * unwritable path return an error (fm_last_error names the function and the
+ * shapes).
  *
  * The second half of this header is internal: the figure/axes helpers shared
  * by engine/plot*.c (plot_axes.c implements them).
@@ -139,7 +140,7 @@ fm_status fm_fig_open(fm_fig *f, const char *fname, const char *path,
 fm_status fm_fig_close(fm_fig *f, const char *fname, fm_status st);
 /* 0 for .png, 1 for .svg, 2 for .gif, -1 otherwise. */
 int fm_plot_format(const char *path);
-/* "<path>.tmp.<pid>" (malloc'd) or NULL. */
+/* "<path>.tmp-<pid>@<host>-<n>" (fm_tmp_infix; malloc'd) or NULL. */
 char *fm_plot_tmpname(const char *path);
 
 /* Range of the finite entries of column col of an (n, 2) tensor, merged into

@@ -8,31 +8,60 @@
 --     out = "runs/ot_path",
 --   }, "one-line description of the experiment")
 --
--- A spec entry is a default value, or a table {default, "help", choices = {..}}.
--- The type of an option is the type of its default (integer, number, string,
--- boolean). Accepted forms: --key value, --key=value, --flag, --no-flag,
+-- A spec entry is a default value, or a table {default, "help", choices = {..},
+-- min = a, max = b, above = c}: a number option may declare its range, min
+-- and max inclusive, above exclusive (steps = {3000, "training steps", min = 1},
+-- lr = {3e-3, "learning rate", above = 0}); a value outside it is a usage error
+-- ("--steps must be >= 1, got -5"), and --help shows the range. Number
+-- options are finite (no 1e999). The type of an option is the type of its
+-- default (integer, number, string, boolean). Accepted forms: --key value, --key=value, --flag, --no-flag,
 -- --flag=true|false; dashes and underscores in keys are interchangeable.
 -- --help / -h prints the generated help and exits 0; a bad command line
 -- prints the error and the usage line to stderr and exits 2. The returned
 -- table raises an error when read at a key that is not an option (typos).
 local M = {}
 
--- normalize(spec): {name = {default=, help=, choices=, kind=}}
+-- range_text(e): "(>= 1)", "(> 0, <= 1)", or nil without a range.
+local function range_text(e)
+  local parts = {}
+  if e.min then parts[#parts + 1] = ">= " .. tostring(e.min) end
+  if e.above then parts[#parts + 1] = "> " .. tostring(e.above) end
+  if e.max then parts[#parts + 1] = "<= " .. tostring(e.max) end
+  return #parts > 0 and table.concat(parts, ", ") or nil
+end
+
+-- in_range(e, v): nil if v is inside e's range, else the broken bound.
+local function out_of_range(e, v)
+  if e.min and v < e.min then return ">= " .. tostring(e.min) end
+  if e.above and not (v > e.above) then return "> " .. tostring(e.above) end
+  if e.max and v > e.max then return "<= " .. tostring(e.max) end
+end
+
+-- normalize(spec): {name = {default=, help=, choices=, kind=, min=, max=, above=}}
 local function normalize(spec)
   local out = {}
   for k, v in pairs(spec) do
     assert(type(k) == "string", "fm.cli: option names must be strings")
-    local e = type(v) == "table" and { default = v[1], help = v[2] or v.help, choices = v.choices }
+    local e = type(v) == "table" and { default = v[1], help = v[2] or v.help, choices = v.choices,
+                                       min = v.min, max = v.max, above = v.above }
       or { default = v }
     local d = e.default
     if type(d) == "number" then e.kind = math.type(d) == "integer" and "integer" or "number"
     elseif type(d) == "string" or type(d) == "boolean" then e.kind = type(d)
     else error("fm.cli: option '" .. k .. "' needs a default number, string or boolean, got "
                .. type(d), 2) end
+    if (e.min or e.max or e.above) and type(d) ~= "number" then
+      error("fm.cli: option '" .. k .. "': min, max and above are for number options", 2)
+    end
+    if type(d) == "number" and out_of_range(e, d) then
+      error("fm.cli: option '" .. k .. "': the default " .. tostring(d) .. " is outside its range "
+            .. range_text(e), 2)
+    end
     out[k] = e
   end
   return out
 end
+M.range_text = range_text
 
 local function sorted_names(entries)
   local names = {}
@@ -72,6 +101,7 @@ function M.help(spec, description, argv)
     else left = flag(k) .. " " .. (e.kind == "string" and "STR" or e.kind == "integer" and "N" or "X") end
     local right = e.help and (e.help .. " ") or ""
     if e.choices then right = right .. "{" .. table.concat(e.choices, ", ") .. "} " end
+    if range_text(e) then right = right .. "[" .. range_text(e) .. "] " end
     right = right .. "(default: " .. fmt(e.default) .. ")"
     rows[#rows + 1] = { left, right }
     width = math.max(width, #left)
@@ -94,12 +124,19 @@ local function convert(name, e, s)
     v = tonumber(s)
     if v == nil then return nil, flag(name) .. " needs a number, got '" .. s .. "'" end
     v = v + 0.0 -- a float default stays a float
+    if v ~= v or v == math.huge or v == -math.huge then
+      return nil, flag(name) .. " needs a finite number, got '" .. s .. "'"
+    end
   elseif e.kind == "boolean" then
     if s == "true" or s == "1" or s == "yes" then v = true
     elseif s == "false" or s == "0" or s == "no" then v = false
     else return nil, flag(name) .. " is a flag: true or false, got '" .. s .. "'" end
   else
     v = s
+  end
+  if type(v) == "number" then
+    local bound = out_of_range(e, v)
+    if bound then return nil, flag(name) .. " must be " .. bound .. ", got " .. s end
   end
   if e.choices then
     local ok = false

@@ -84,6 +84,10 @@ local function likelihood(f, x, opts)
     for k = 1, o.probes do o.eps[k] = fm.randint(0, 1, {n, d}):to(x:dtype()) * 2 - 1 end
   end
   local steps, t0, t1 = opts.steps or 100, opts.t0 or 0, opts.t1 or 1
+  if type(steps) ~= "number" or steps ~= steps or steps < 1 or steps == math.huge
+     or steps ~= math.floor(steps) then
+    error("fm.likelihood: steps must be an integer >= 1, got " .. tostring(steps), 2)
+  end
   local h = (t0 - t1) / steps
   local l = fm.zeros({n}, x:dtype())
   for s = 0, steps - 1 do
@@ -101,6 +105,12 @@ local function likelihood(f, x, opts)
     end
     for i, b in ipairs(tab.b) do
       if b ~= 0 then x = x + ku[i] * (h * b); l = l + kl[i] * (h * b) end
+    end
+    -- bad numbers stop here, naming the step (docs/reliability.md)
+    if x:isfinite():min():item() == 0 or l:isfinite():min():item() == 0 then
+      error(string.format("fm.likelihood: step %d (t = %g -> %g): non-finite %s; the field "
+                          .. "(or its divergence) gave NaN or inf", s + 1, t, t_next,
+                          x:isfinite():min():item() == 0 and "state" or "log-density"), 2)
     end
   end
   local logp0 = (x * x):sum(2) * -0.5 - d / 2 * math.log(2 * math.pi)

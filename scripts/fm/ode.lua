@@ -9,7 +9,10 @@
 -- the whole batch. method: euler, midpoint, heun, rk4 (fixed grid: `steps`
 -- uniform steps from t0 to t1, or the list `times`; t1 < t0 integrates
 -- backwards) or dopri5 (adaptive Dormand–Prince 5(4), rtol/atol/max_steps;
--- adaptive = false runs its 5th-order solution on the fixed grid).
+-- adaptive = false runs its 5th-order solution on the fixed grid). One rule
+-- for all methods: steps (and max_steps, record = k) are integers >= 1 (2
+-- for record), never NaN or fractions; adaptive dopri5 needs finite rtol,
+-- atol >= 0, not both 0 (rtol = atol = 0 is an error, not fixed steps).
 -- record: k evenly spaced times from t0 to t1 or a list of times (hit
 -- exactly); traj is a (K, shape of x0) tensor or nil, stats.times the
 -- recorded times (float64 tensor); stats.nfe / accepted / rejected.

@@ -28,6 +28,44 @@ local Optimizer = {}
 Optimizer.__index = Optimizer
 optim.Optimizer = Optimizer
 
+-- Non-finite gradients (docs/reliability.md, "Bad numbers"): before every
+-- update an optimiser computes the global gradient norm (one read of the
+-- gradients). If it is NaN or inf, the update is not applied, and
+--   nonfinite = "error" (default)  raises "fm.optim.<kind>: step N: non-finite
+--                                  gradient (norm nan); the parameters were not
+--                                  updated"
+--   nonfinite = "skip"             skips the step: step() returns false and
+--                                  opt.skipped counts such steps
+--   nonfinite = "ignore"           no check (the update may write NaN)
+-- Errors about non-finite numbers always contain "non-finite", which is how
+-- fm.train.loop recognises them.
+local POLICIES = {error = true, skip = true, ignore = true}
+local function policy_of(o, what)
+  local p = o.nonfinite or "error"
+  if not POLICIES[p] then
+    error(what .. ": nonfinite must be \"error\", \"skip\" or \"ignore\", got " .. tostring(p), 3)
+  end
+  return p
+end
+optim.policy_of = policy_of
+
+local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
+optim.finite = finite
+
+-- self:check_grads() -> true to update, false to skip (or raises).
+function Optimizer:check_grads()
+  if self.nonfinite == "ignore" then return true end
+  local norm = C.grad_norm(self.params)
+  if finite(norm) then return true end
+  if self.nonfinite == "skip" then
+    self.skipped = self.skipped + 1
+    return false
+  end
+  error(string.format("fm.optim.%s: step %d: non-finite gradient (norm %s); the parameters "
+                      .. "were not updated (nonfinite = \"skip\" skips such steps)",
+                      self.kind, self.nstep + 1, (tostring(norm):gsub("^%-", ""))), 3)
+end
+
 --- opt:zero_grad(): sets every parameter's .grad to nil (as torch's
 -- set_to_none). A gradient no script has read is kept as the parameter's
 -- spare storage for the next backward (bindings/grad_buffers.c).
@@ -75,23 +113,26 @@ end
 local SGD = setmetatable({}, {__index = Optimizer})
 SGD.__index = SGD
 
---- fm.optim.sgd(params, {lr=, momentum=0, dampening=0, nesterov=false, weight_decay=0})
+--- fm.optim.sgd(params, {lr=, momentum=0, dampening=0, nesterov=false, weight_decay=0,
+--   nonfinite = "error"})
 function optim.sgd(params, o)
   o = o or {}
   assert(o.lr, "fm.optim.sgd: lr expected")
   local self = setmetatable({kind = "sgd", params = param_list(params, "fm.optim.sgd"),
     lr = o.lr, momentum = o.momentum or 0, dampening = o.dampening or 0,
     nesterov = o.nesterov or false, weight_decay = o.weight_decay or 0, nstep = 0,
-    state = {}}, SGD)
+    nonfinite = policy_of(o, "fm.optim.sgd"), skipped = 0, state = {}}, SGD)
   assert(not self.nesterov or (self.momentum > 0 and self.dampening == 0),
          "fm.optim.sgd: nesterov needs momentum > 0 and dampening = 0")
   if self.momentum ~= 0 then self.state.momentum_buffer = zeros_like_list(self.params) end
   return self
 end
 function SGD:step()
+  if not self:check_grads() then return false end
   C.sgd(self.params, self.state.momentum_buffer or {}, self.lr, self.momentum,
         self.dampening, self.weight_decay, self.nesterov, self.nstep == 0)
   self.nstep = self.nstep + 1
+  return true
 end
 
 -- ---- Adam / AdamW ---------------------------------------------------------------
@@ -104,28 +145,40 @@ local function adam(kind, params, o, decoupled, wd_default)
   local self = setmetatable({kind = kind, params = param_list(params, "fm.optim." .. kind),
     lr = o.lr or 1e-3, beta1 = betas[1], beta2 = betas[2], eps = o.eps or 1e-8,
     weight_decay = o.weight_decay or wd_default, decoupled = decoupled, nstep = 0,
-    steps = {}, state = {}}, Adam)
+    nonfinite = policy_of(o, "fm.optim." .. kind), skipped = 0, steps = {}, state = {}}, Adam)
   self.state.exp_avg = zeros_like_list(self.params)
   self.state.exp_avg_sq = zeros_like_list(self.params)
   for i = 1, #self.params do self.steps[i] = 0 end
   return self
 end
---- fm.optim.adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0})
+--- fm.optim.adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0,
+--   nonfinite = "error"})
 function optim.adam(params, o) return adam("adam", params, o, false, 0) end
 --- fm.optim.adamw(params, {... weight_decay=1e-2}) (decoupled weight decay)
 function optim.adamw(params, o) return adam("adamw", params, o, true, 1e-2) end
 function Adam:step()
+  if not self:check_grads() then return false end
   C.adam(self.params, self.state.exp_avg, self.state.exp_avg_sq, self.steps, self.lr,
          self.beta1, self.beta2, self.eps, self.weight_decay, self.decoupled)
   self.nstep = self.nstep + 1
+  return true
 end
 
 -- ---- clipping ----------------------------------------------------------------------
---- fm.optim.clip_grad_norm(params, max_norm) -> total norm (before clipping);
--- scales every .grad by min(1, max_norm / (norm + 1e-6)) as torch does.
-function optim.clip_grad_norm(params, max_norm)
+--- fm.optim.clip_grad_norm(params, max_norm [, {nonfinite = "error"}]) -> total
+-- norm (before clipping); scales every .grad by min(1, max_norm / (norm + 1e-6))
+-- as torch does. A NaN or inf norm is an error ("clip_grad_norm: non-finite
+-- gradient ..."; nothing is scaled), unless nonfinite = "ignore": then the
+-- norm is returned and nothing is scaled (torch would scale by NaN).
+function optim.clip_grad_norm(params, max_norm, o)
   params = param_list(params, "clip_grad_norm")
+  local policy = o and o.nonfinite or "error"
   local norm = C.grad_norm(params)
+  if not finite(norm) then
+    if policy == "ignore" then return norm end
+    error(string.format("clip_grad_norm: non-finite gradient (norm %s); nothing was scaled",
+                        (tostring(norm):gsub("^%-", ""))), 2)
+  end
   local coef = max_norm / (norm + 1e-6)
   if coef < 1 then C.scale_grads(params, coef) end
   return norm

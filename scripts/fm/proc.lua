@@ -51,12 +51,21 @@ function M.kill_group(pid, sig)
   os.execute(string.format("kill -%s -%d 2>/dev/null", sig or "TERM", pid))  -- no "--": dash rejects it
 end
 
--- alive(pids): set {pid = true} of those pids that still exist.
+-- ALIVE_SH: a shell function alive PID, true when the process exists and is
+-- not a zombie (a killed process stays a zombie until its parent, often
+-- init, reaps it, and kill -0 still succeeds on it). Falls back to kill -0
+-- without ps.
+M.ALIVE_SH = 'alive() { if command -v ps >/dev/null 2>&1; then ' ..
+  's=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; case $s in Z*) return 1;; esac; ' ..
+  'else kill -0 "$1" 2>/dev/null; fi; }; '
+
+-- alive(pids): set {pid = true} of those pids that still exist (zombies
+-- count as gone).
 function M.alive(pids)
   local res = {}
   if #pids == 0 then return res end
-  local out = M.capture("for p in " .. table.concat(pids, " ") ..
-                        "; do kill -0 $p 2>/dev/null && echo $p; done")
+  local out = M.capture(M.ALIVE_SH .. "for p in " .. table.concat(pids, " ") ..
+                        "; do alive $p && echo $p; done")
   for p in out:gmatch("%d+") do res[tonumber(p)] = true end
   return res
 end

@@ -9,10 +9,12 @@
 --
 -- Layout (docs/design.md, "Files a run writes"): config.lua (settings as a Lua
 -- table, with the seed, fm.version, date and script), metrics.jsonl (one flat
--- JSON object per logged step, flushed on every line so a killed run keeps
--- all it logged), model.safetensors, samples.npy, *.png, *.gif. Every whole
--- file is written under a temporary name in the same directory and renamed,
--- so a killed run never leaves a torn file.
+-- JSON object per logged step, appended and flushed one whole line at a time
+-- so a killed run keeps all it logged), model.safetensors, samples.npy,
+-- *.png, *.gif. Every whole file is written under a temporary name in the
+-- same directory and renamed, so a killed run never leaves a torn file. One
+-- process writes a run directory at a time: new() takes <dir>/.lock (see
+-- M.lock) and a second writer is refused with an error naming the holder.
 local fm = require "fm"
 local lfs = require "lfs"
 local json = require "fm.sweep.json"
@@ -44,23 +46,31 @@ M.literal = literal
 local tmp_count = 0
 
 -- tmpname(final): a temporary name next to final, keeping its extension
--- (fm.plot and fm.save choose the format from it).
+-- (fm.plot and fm.save choose the format from it), unique across processes:
+-- .tmp-<pid>@<host>-<counter>-<random>-<name><ext> (the pid and host in
+-- the name also tell a later writer whose leftover it is, docs/reliability.md).
 local function tmpname(final)
   tmp_count = tmp_count + 1
   local dir, base = final:match("^(.*/)([^/]*)$")
   dir, base = dir or "", base or final
   local ext = base:match("(%.[%w]+)$") or ""
-  return string.format("%s.tmp-%d-%s%s", dir, tmp_count, base:gsub("%.[%w]+$", ""), ext)
+  return string.format("%s%s%d-%06x-%s%s", dir, fm._tmp_infix(), tmp_count,
+                       math.random(0, 0xffffff), (base:gsub("%.[%w]+$", "")), ext)
 end
+M.tmpname = tmpname
 
 -- atomic(final, writer): writer(tmp) writes the file; then tmp -> final.
--- On error the temporary is removed and the error re-raised.
+-- On error the temporary is removed and the error re-raised. Temporaries
+-- that dead writers left in final's directory are removed first
+-- (fm._clean_temps: names with the pid of a process that no longer exists).
 function M.atomic(final, writer)
   -- rename replaces whatever is at final: never a device, directory or pipe
   local mode = lfs.attributes(final, "mode")
   if mode and mode ~= "file" then
     error("fm.run: " .. final .. " exists and is not a regular file; refusing to replace it", 0)
   end
+  local dir = final:match("^(.*)/[^/]*$") or "."
+  fm._clean_temps(dir == "" and "/" or dir)
   local tmp = tmpname(final)
   local ok, err = pcall(writer, tmp)
   if not ok then os.remove(tmp); error(err, 0) end
@@ -78,14 +88,37 @@ function M.write_file(final, text)
   end)
 end
 
--- new(dir, settings): create dir (mkdir -p), write config.lua, open
--- metrics.jsonl (truncated: a run directory holds one run).
+-- lock(dir): the run-directory lock <dir>/.lock (fm._lock: flock, released
+-- when the process ends however it ends, so a killed writer's lock is taken
+-- over). A directory held by another writer is an error naming it and the
+-- holder's pid.
+function M.lock(dir)
+  local lk, err, holder = fm._lock(dir .. "/.lock")
+  if lk then return lk end
+  if holder and holder > 0 then
+    error(string.format("fm.run: %s is in use by another writer (process %d holds %s/.lock); "
+                        .. "two runs cannot share a directory: choose another --out or wait for it",
+                        dir, holder, dir), 0)
+  end
+  if tostring(err):find(": cannot lock: ", 1, true) then
+    -- a file system without flock (some FUSE mounts): go on, unprotected
+    io.stderr:write("fm.run: warning: ", tostring(err), "; ", dir,
+                    " is not protected against a second writer\n")
+    return nil
+  end
+  error("fm.run: cannot lock " .. dir .. ": " .. tostring(err), 0)
+end
+
+-- new(dir, settings): create dir (mkdir -p), take the directory lock (one
+-- writer per run directory), write config.lua, start metrics.jsonl afresh
+-- (a run directory holds one run).
 function M.new(dir, settings)
   assert(type(dir) == "string" and dir ~= "", "fm.run.new: a directory name is required")
   settings = settings or {}
   M.mkdir_p(dir)
   local self = setmetatable({ dir = dir, settings = settings, history = {},
                               t0 = fm.clock() }, Run)
+  self.lock = M.lock(dir)
   local plain = {}
   for k, v in pairs(settings) do plain[k] = v end
   local script = arg and arg[0] or "?"
@@ -99,7 +132,11 @@ function M.new(dir, settings)
   M.write_file(self:path("config.lua"),
     "-- fmlua run configuration: dofile() or loadfile() it to get the table.\n"
     .. "return " .. literal(config) .. "\n")
-  self.metrics = assert(io.open(self:path("metrics.jsonl"), "w"))
+  -- truncated once, then opened for appending: every line goes to the end
+  -- of the file in one write (a full buffer flushed per line)
+  assert(io.open(self:path("metrics.jsonl"), "w")):close()
+  self.metrics = assert(io.open(self:path("metrics.jsonl"), "a"))
+  self.metrics:setvbuf("full", 1 << 20)
   return self
 end
 
@@ -119,8 +156,9 @@ function Run:log(step, values)
       h.values[#h.values + 1] = v
     end
   end
-  self.metrics:write(json.encode(rec), "\n")
-  self.metrics:flush()
+  if not self.metrics then error("fm.run: log after close() in " .. self.dir, 2) end
+  assert(self.metrics:write(json.encode(rec) .. "\n"))
+  assert(self.metrics:flush())
 end
 
 -- series(key): steps, values of a logged number (empty tables if none).
@@ -156,9 +194,11 @@ end
 -- elapsed(): wall seconds since the run was created.
 function Run:elapsed() return fm.clock() - self.t0 end
 
--- close(): close metrics.jsonl (also done by the collector).
+-- close(): close metrics.jsonl and release the directory lock (also done
+-- by the collector, and by the system when the process ends).
 function Run:close()
   if self.metrics then self.metrics:close(); self.metrics = nil end
+  if self.lock then self.lock:release(); self.lock = nil end
 end
 Run.__close = Run.close
 Run.__gc = Run.close

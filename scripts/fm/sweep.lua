@@ -49,6 +49,10 @@ function M.parse(args)
   for _, k in ipairs { "jobs", "timeout" } do
     if o[k] then o[k] = tonumber(o[k]) or error(USAGE .. "\n--" .. k .. " needs a number", 0) end
   end
+  local okj, errj = pcall(spec.check_jobs, o.jobs, "--jobs")
+  if not okj then error(USAGE .. "\n" .. errj, 0) end
+  local okt, errt = pcall(spec.check_timeout, o.timeout, "--timeout")
+  if not okt then error(USAGE .. "\n" .. errt, 0) end
   if o.backend and o.backend ~= "local" and o.backend ~= "slurm" then
     error(USAGE .. "\n--backend is local or slurm", 0)
   end
@@ -135,6 +139,11 @@ function M.run(opts)
     end
   end
   local backend = require(opts.backend == "slurm" and "fm.sweep.slurm" or "fm.sweep.localrun")
+  if not opts.dry_run and backend.reap_finished then
+    local dirs = {}
+    for _, r in ipairs(runs) do if records[r.name].status == "done" then dirs[#dirs + 1] = r.dir end end
+    backend.reap_finished(dirs)
+  end
   if opts.dry_run then
     print(string.format("sweep %s: %d runs, %d finished, %d to run (%s backend, %d at a time)",
                         sw.name, #runs, skipped, #todo, opts.backend or "local", ctx.jobs))

@@ -30,20 +30,74 @@ end
 -- loop(o): o.steps, o.step(i) -> loss (a number or a 1-element tensor),
 -- o.run (logs {loss} every o.log_every steps), o.label, o.extra(i) -> table
 -- of further values to log. Returns the wall time in seconds.
+--
+-- Bad numbers (docs/reliability.md, "Bad numbers"): a step is bad when its
+-- loss is NaN or inf, when it diverged (|loss| > o.divergence *
+-- max(|first loss|, 1); o.divergence = 1e10 by default, false to turn it
+-- off), or when the optimiser or clip_grad_norm raised a "non-finite
+-- gradient" error (the parameters were then not updated). o.nonfinite:
+--   "error" (default)  stop with "fm.train: step N: ..." naming the step;
+--   "skip"             go on with the next step (nothing logged for this one),
+--                      and stop only after o.max_skips (100) bad steps in a
+--                      row; use it with an optimiser made with nonfinite =
+--                      "skip" or "error" (both leave the parameters alone).
+-- o.checkpoint(i) is called after every o.checkpoint_every-th step (and
+-- after the last) when that step was good, so the last checkpoint written is
+-- always one of good parameters: a run stopped by a bad step keeps it.
+local function bad_loss(loss, bound, factor)
+  if loss ~= loss or loss == math.huge or loss == -math.huge then
+    return "the loss is " .. (loss ~= loss and "nan" or tostring(loss)) .. " (non-finite)"
+  end
+  if bound and math.abs(loss) > bound then
+    return string.format("the loss %.6g diverged (more than %g times max(|first loss|, 1) = %.6g)",
+                         loss, factor, bound)
+  end
+end
+
 function M.loop(o)
+  local policy = o.nonfinite or "error"
+  if policy ~= "error" and policy ~= "skip" then
+    error("fm.train.loop: nonfinite must be \"error\" or \"skip\", got " .. tostring(policy), 2)
+  end
+  local factor = o.divergence == nil and 1e10 or o.divergence
+  local max_skips = o.max_skips or 100
   local bar = progress.new(o.steps, { label = o.label or "train" })
   local every = o.log_every or math.max(1, o.steps // 200)
-  for i = 1, o.steps do
-    local loss = o.step(i)
-    if type(loss) ~= "number" then loss = loss:item() end
-    if o.run and (i % every == 0 or i == 1 or i == o.steps) then
-      local values = { loss = loss }
-      if o.extra then for k, v in pairs(o.extra(i)) do values[k] = v end end
-      o.run:log(i, values)
-    end
-    bar:update(i, { loss = loss })
+  local ck_every = o.checkpoint and (o.checkpoint_every or math.max(1, o.steps // 10))
+  local bound, skipped, in_row = nil, 0, 0
+  local function stop(i, why)
+    bar:done()
+    error(string.format("fm.train: step %d: %s; training stopped%s", i, why,
+                        o.checkpoint and " (the last checkpoint, of good parameters, is kept)" or ""), 0)
   end
-  return bar:done()
+  for i = 1, o.steps do
+    local ok, loss = pcall(o.step, i)
+    local why
+    if not ok then
+      if not tostring(loss):find("non%-finite") then bar:done(); error(loss, 0) end
+      why = tostring(loss)
+    else
+      if type(loss) ~= "number" then loss = loss:item() end
+      why = bad_loss(loss, bound, factor)
+      if not why and not bound and factor then bound = factor * math.max(math.abs(loss), 1) end
+    end
+    if why then
+      if policy == "error" then stop(i, why) end
+      skipped, in_row = skipped + 1, in_row + 1
+      if in_row >= max_skips then stop(i, why .. string.format(" (%d bad steps in a row)", in_row)) end
+    else
+      in_row = 0
+      if o.run and (i % every == 0 or i == 1 or i == o.steps) then
+        local values = { loss = loss }
+        if o.extra then for k, v in pairs(o.extra(i)) do values[k] = v end end
+        o.run:log(i, values)
+      end
+      if ck_every and (i % ck_every == 0 or i == o.steps) then o.checkpoint(i) end
+      bar:update(i, { loss = loss })
+    end
+  end
+  M.skipped = skipped
+  return bar:done(), skipped
 end
 
 -- frames(traj): a recorded trajectory as a Lua list of (n, d) tensors,

@@ -1,6 +1,7 @@
 # errors.sh — exit statuses and tracebacks: an uncaught error exits 1 with
-# "fmlua: msg" and a stack traceback on stderr; os.exit(n) exits n; -m
-# runs require(mod).main(arg) and exits with the integer it returns.
+# "fmlua: msg" and a stack traceback on stderr; Ctrl-C exits 130 with one
+# line; os.exit(n) exits n; -m runs require(mod).main(arg) and exits with the
+# integer it returns.
 . "$(dirname "$0")/lib.bash"
 
 cat > "$TMP/fail.lua" <<'LUA'
@@ -36,14 +37,43 @@ check "os.exit from stdin" "4 a" "$rc $out"
 out=$("$FMLUA" -e 'error("x")' -e 'print("not reached")' 2>/dev/null); rc=$?
 check "first failing -e stops" "1 " "$rc $out"
 
-# SIGINT stops a running script with "interrupted!" and a traceback
+# SIGINT stops a running script with "interrupted!", no traceback, exit 130
+# (128 + SIGINT, what a shell reports for a program killed by Ctrl-C)
 "$FMLUA" -e 'while true do end' 2>"$TMP/int.err" &
 pid=$!
 sleep 0.5
 kill -INT $pid
 wait $pid; rc=$?
-check "SIGINT exits 1" 1 $rc
-contains "SIGINT message" "interrupted!" "$(cat "$TMP/int.err")"
+check "SIGINT exits 130" 130 $rc
+check "SIGINT message, no traceback" "$FMLUA: interrupted!" "$(cat "$TMP/int.err")"
+# ... inside the engine (a long ODE solve) and during an experiment's training
+cat > "$TMP/long_ode.lua" <<'LUA'
+local fm = require "fm"
+io.stdout:write("started\n"); io.stdout:flush()
+local field = fm.path.gaussian("linear"):marginal(fm.data.gmm{means = {{0, 0}, {2, 2}}, stds = 0.5})
+fm.ode.solve(field, fm.randn(1000, 2), {method = "euler", steps = 100000000})
+LUA
+"$FMLUA" "$TMP/long_ode.lua" >"$TMP/ode.out" 2>"$TMP/ode.err" &
+pid=$!
+for _ in $(seq 100); do grep -q started "$TMP/ode.out" 2>/dev/null && break; sleep 0.05; done
+sleep 0.3
+kill -INT $pid
+wait $pid; rc=$?
+check "SIGINT in an engine loop exits 130" 130 $rc
+contains "engine loop interrupted" "ode.solve: interrupted at t = " "$(cat "$TMP/ode.err")"
+check "no traceback after an engine interruption" "" "$(grep 'stack traceback' "$TMP/ode.err")"
+if "$FMLUA" -e 'local fm = require "fm"; os.exit(fm.nn and fm.optim and 0 or 1)' 2>/dev/null; then
+    "$FMLUA" experiments/ot_path.lua --steps 1000000 --no-plots --out "$TMP/int_run" \
+        >/dev/null 2>"$TMP/exp.err" &
+    pid=$!
+    for _ in $(seq 200); do [ -s "$TMP/int_run/metrics.jsonl" ] && break; sleep 0.05; done
+    kill -INT $pid
+    wait $pid; rc=$?
+    check "Ctrl-C during an experiment exits 130" 130 $rc
+    check "Ctrl-C during an experiment: one line, no traceback" "$FMLUA: interrupted!" \
+        "$(cat "$TMP/exp.err")"
+    check "the run directory lock is released" "no" "$([ -e "$TMP/int_run/.lock" ] && echo yes || echo no)"
+fi
 
 # -m: a module on LUA_PATH with a main(arg)
 mkdir -p "$TMP/mods/pkg"

@@ -77,6 +77,27 @@ contains "help shows choices" "{linear, sqrt, cosine, vp, polynomial}" "$help"
 err=$("$FMLUA" experiments/exact_field.lua --stpes 3 2>&1); code=$?
 check "unknown option exits 2" 2 "$code"
 contains "unknown option lists the known ones" "known options: --method --n --out" "$err"
+# declared ranges (fm.cli min / above): a usage error, exit 2, before anything runs
+for bad in "--steps -5:--steps must be >= 1, got -5" "--steps 0:--steps must be >= 1, got 0" \
+           "--width 0:--width must be >= 1, got 0" "--batch 0:--batch must be >= 1, got 0" \
+           "--n 1:--n must be >= 2, got 1" "--lr 0:--lr must be > 0, got 0"; do
+    args=${bad%%:*}; want=${bad#*:}
+    err=$("$FMLUA" experiments/ot_path.lua $args --out "$TMP/never" 2>&1); code=$?
+    check "ot_path $args exits 2" 2 "$code"
+    contains "ot_path $args names the range" "$want" "$err"
+done
+check "nothing ran for a bad range" "no" "$([ -e "$TMP/never" ] && echo yes || echo no)"
+
+# a diverging run stops at the step that diverged and writes no samples
+# (docs/reliability.md, "Bad numbers": ot_path --lr 1e3 ran at loss 1e30)
+if [ "$have_training" = yes ]; then
+    err=$("$FMLUA" experiments/ot_path.lua --lr 1e3 --steps 300 --n 200 --no-plots \
+          --out "$TMP/diverged" 2>&1 >/dev/null); code=$?
+    check "a diverged run exits 1" 1 "$code"
+    contains "the error names the step" "fm.train: step 2: the loss" "$err"
+    contains "the error says it diverged" "diverged" "$err"
+    check "no samples from a diverged run" "no" "$([ -e "$TMP/diverged/samples.npy" ] && echo yes || echo no)"
+fi
 
 # docs/experiments.md: the Python snippet reads an fmlua run directory
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then

@@ -1,6 +1,7 @@
 /* test_metrics.c — sample-set distances (docs/math.md §10) against closed forms:
  * W2 of translates, zero self-distances, one-point sets, sliced W2 in 1-D
- * equal to exact W2, W2 of Gaussian samples near |mu|, strided inputs. */
+ * equal to exact W2, W2 of Gaussian samples near |mu|, strided inputs; NaN
+ * and inf refused by every distance. */
 #include "eval/metrics.h"
 #include "eval/assign.h"
 
@@ -192,8 +193,46 @@ static void test_strided(void)
     fm_tensor_free(&base); fm_tensor_free(&c); fm_tensor_free(&b);
 }
 
+/* NaN or inf in either set is FM_EVALUE naming the set, row and column, in
+ * every distance (not a nan result); 1-D and 2-D. */
+static void test_nonfinite(void)
+{
+    for (int64_t d = 1; d <= 2; d++) {
+        fm_tensor a = make(FM_FLOAT32, 6, d), b = make(FM_FLOAT64, 6, d);
+        for (int64_t i = 0; i < 6 * d; i++) {
+            fm_tensor_set(&a, i, (double)i);
+            fm_tensor_set(&b, i, 0.5 * (double)i);
+        }
+        for (int which = 0; which < 2; which++) {
+            fm_tensor *t = which ? &b : &a;
+            fm_tensor_set(t, 3 * d + d - 1, which ? INFINITY : NAN); /* row 4, last column */
+            char want[96];
+            snprintf(want, sizeof want, "%s has a non-finite value (%s) at row 4, column %lld",
+                     which ? "b" : "a", which ? "inf" : "nan", (long long)d);
+            double h = 1, v = 0;
+            fm_rng r;
+            fm_rng_seed(&r, 1);
+            fm_status st[4] = { fm_metric_mmd(&a, &b, &h, 1, &v),
+                                fm_metric_energy(&a, &b, &v),
+                                fm_metric_sliced_w2(&a, &b, 5, &r, &v),
+                                fm_metric_w2(&a, &b, &v) };
+            const char *names[4] = { "mmd", "energy", "sliced_w2", "w2" };
+            for (int k = 0; k < 4; k++) {
+                CHECK(st[k] == FM_EVALUE, "%s d=%lld: status %d", names[k], (long long)d, st[k]);
+            }
+            CHECK(fm_metric_w2(&a, &b, &v) == FM_EVALUE && strstr(fm_last_error(), want),
+                  "w2 message: %s (want %s)", fm_last_error(), want);
+            CHECK(fm_metric_mmd(&a, &b, &h, 1, &v) == FM_EVALUE && strstr(fm_last_error(), want),
+                  "mmd message: %s (want %s)", fm_last_error(), want);
+            fm_tensor_set(t, 3 * d + d - 1, 1.0);
+        }
+        fm_tensor_free(&a); fm_tensor_free(&b);
+    }
+}
+
 int main(void)
 {
+    test_nonfinite();
     test_w2_translate();
     test_self_zero();
     test_small_closed_forms();

@@ -43,7 +43,7 @@ static double err_at(fm_ode_method m, int64_t steps, double t0, double t1, bool 
     fm_tensor_init(&X1, x1, FM_FLOAT64, 2, (int64_t[]){1, 2});
     fm_ode_opts o = fm_ode_opts_default();
     o.t0 = t0; o.t1 = t1; o.nsteps = steps;
-    if (fixed) o.rtol = o.atol = 0;
+    o.fixed_grid = fixed;
     fm_ode_stats st;
     fm_status s = fm_ode_solve(m, (fm_field){lin_field, &calls}, &X0, &o, &X1, NULL, &st);
     CHECK(s == FM_OK, "%s", fm_last_error());
@@ -127,6 +127,21 @@ static void test_interrupt(void)
     o.nsteps = 0;
     CHECK(fm_ode_solve(FM_ODE_EULER, (fm_field){lin_field, NULL}, &X0, &o, &X1, NULL, NULL)
           == FM_EVALUE, "steps 0 rejected");
+    /* adaptive dopri5 with tolerances it cannot meet is an error (not fixed
+     * steps: that is fixed_grid), as are NaN tolerances */
+    int calls = 0;
+    o = fm_ode_opts_default();
+    o.rtol = o.atol = 0;
+    CHECK(fm_ode_solve(FM_ODE_DOPRI5, (fm_field){lin_field, &calls}, &X0, &o, &X1, NULL, NULL)
+          == FM_EVALUE && strstr(fm_last_error(), "not both 0"), "rtol = atol = 0: %s",
+          fm_last_error());
+    o.fixed_grid = true;
+    CHECK(fm_ode_solve(FM_ODE_DOPRI5, (fm_field){lin_field, &calls}, &X0, &o, &X1, NULL, &st)
+          == FM_OK && st.accepted == o.nsteps, "fixed grid: %s", fm_last_error());
+    o = fm_ode_opts_default();
+    o.rtol = NAN;
+    CHECK(fm_ode_solve(FM_ODE_DOPRI5, (fm_field){lin_field, &calls}, &X0, &o, &X1, NULL, NULL)
+          == FM_EVALUE, "NaN rtol rejected");
 }
 
 int main(void)

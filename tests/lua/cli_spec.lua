@@ -72,6 +72,27 @@ options:
   -h, --help           show this help and exit]], h)
   end)
 
+  it("checks declared ranges (min, max inclusive; above exclusive) and finiteness", function()
+    local ranged = {steps = {3000, "training steps", min = 1}, lr = {1e-3, "rate", above = 0},
+                    p = {0.5, "probability", min = 0, max = 1}, seed = 1}
+    local function rparse(...) return cli.try_parse({[0] = "exp.lua", ...}, ranged) end
+    assert.same({nil, "--steps must be >= 1, got -5"}, {rparse("--steps", "-5")})
+    assert.same({nil, "--steps must be >= 1, got 0"}, {rparse("--steps=0")})
+    assert.same({nil, "--lr must be > 0, got 0"}, {rparse("--lr", "0")})
+    assert.same({nil, "--p must be <= 1, got 1.5"}, {rparse("--p", "1.5")})
+    assert.same({nil, "--lr needs a finite number, got '1e999'"}, {rparse("--lr", "1e999")})
+    assert.same({nil, "--steps needs an integer, got 'nan'"}, {rparse("--steps", "nan")})
+    local o = assert(rparse("--steps", "1", "--p", "1", "--lr", "1e-9", "--seed", "-4"))
+    assert.same({1, 1.0, 1e-9, -4}, {o.steps, o.p, o.lr, o.seed})
+    local h = cli.help(ranged, nil, {[0] = "exp.lua"})
+    assert.truthy(h:find("--steps N   training steps [>= 1] (default: 3000)", 1, true), h)
+    assert.truthy(h:find("probability [>= 0, <= 1] (default: 0.5)", 1, true), h)
+    assert.truthy(h:find("rate [> 0] (default: 0.001)", 1, true), h)
+    -- a default outside its own range, or a range on a string, is a mistake in the script
+    assert.has_error(function() cli.try_parse({}, {steps = {0, "x", min = 1}}) end)
+    assert.has_error(function() cli.try_parse({}, {out = {"a", "x", min = 1}}) end)
+  end)
+
   it("refuses a spec without a usable default", function()
     assert.has_error(function() cli.try_parse({}, {f = {}}) end)
   end)

@@ -227,3 +227,38 @@ describe("fm.sample.ode with exact marginal fields", function()
     assert.is_true(fm.metrics.energy(x, G:sample(N)) > 4 * threshold)
   end)
 end)
+
+-- one rule for tolerances and step counts (issue 17, item 8): adaptive dopri5
+-- needs tolerances it can meet; a fixed grid needs an integer count >= 1
+describe("fm.ode / fm.sde options", function()
+  local f = function(x) return -x end
+  it("dopri5 with rtol = atol = 0 is an error, adaptive = false the fixed grid", function()
+    assert.has_error(function() fm.ode.solve(f, fm.ones({1, 1}), {method = "dopri5", rtol = 0, atol = 0}) end,
+      "ode.solve: dopri5 needs finite rtol, atol >= 0, not both 0 (got rtol = 0, atol = 0); "
+      .. "adaptive = false runs it on a fixed grid")
+    local x, _, st = fm.ode.solve(f, fm.ones({1, 1}, "float64"), {method = "dopri5", adaptive = false, steps = 8})
+    assert.equal(8, st.accepted)
+    assert.is_true(math.abs(x:item() - math.exp(-1)) < 1e-8)
+    for _, bad in ipairs {{rtol = -1}, {atol = 0 / 0}, {rtol = math.huge}, {max_steps = 0}, {h0 = 0 / 0}} do
+      bad.method = "dopri5"
+      assert.has_error(function() fm.ode.solve(f, fm.ones({1, 1}), bad) end)
+    end
+  end)
+  it("steps must be an integer >= 1: no NaN cast to int64", function()
+    for _, s in ipairs {0 / 0, 2.5, math.huge, -math.huge, 0, -3} do
+      local ok, err = pcall(fm.ode.solve, f, fm.ones({1, 1}), {method = "rk4", steps = s})
+      assert.is_false(ok)
+      assert.truthy(err:find("ode.solve: steps must be an integer >= 1, got ", 1, true), err)
+      assert.is_nil(err:find("9223372036854775808", 1, true))
+      ok, err = pcall(fm.sde.solve, f, 0.1, fm.ones({1, 1}), {steps = s})
+      assert.truthy(not ok and err:find("sde.solve: steps must be an integer >= 1", 1, true), err)
+      ok, err = pcall(fm.likelihood, f, fm.ones({1, 1}), {steps = s})
+      assert.truthy(not ok and err:find("fm.likelihood: steps must be an integer >= 1", 1, true), err)
+    end
+    assert.has_no_error(function() fm.ode.solve(f, fm.ones({1, 1}), {steps = 4.0, record = 3.0}) end)
+    assert.has_error(function() fm.ode.solve(f, fm.ones({1, 1}), {steps = 4, record = 1}) end,
+      "ode.solve: record must be an integer >= 2, got 1")
+    assert.has_error(function() fm.ode.solve(f, fm.ones({1, 1}), {method = "dopri5", max_steps = 0 / 0}) end,
+      "ode.solve: max_steps must be an integer >= 1, got nan")
+  end)
+end)

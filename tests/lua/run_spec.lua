@@ -79,6 +79,53 @@ describe("fm.run", function()
     assert.same({"config.lua", "metrics.jsonl", "note.txt", "s.png", "samples.npy"}, listing(root))
   end)
 
+  it("locks its directory: a second writer is refused until the first closes", function()
+    local a = runmod.new(root, {seed = 1})
+    assert.equal("file", lfs.attributes(root .. "/.lock", "mode"))
+    local ok, err = pcall(runmod.new, root, {seed = 2})
+    assert.is_false(ok)
+    assert.truthy(err:find(root .. " is in use by another writer (process " .. fm.pid() .. " ", 1, true), err)
+    a:log(1, {loss = 1})   -- the refused writer touched nothing
+    a:close()
+    assert.is_nil(lfs.attributes(root .. "/.lock"))
+    local b = runmod.new(root, {seed = 3})
+    b:close()
+    -- a lock file left by a dead writer is taken over
+    local f = assert(io.open(root .. "/.lock", "w")); f:write("999999999\n"); f:close()
+    runmod.new(root, {}):close()
+    assert.has_error(function() b:log(2, {loss = 2}) end)   -- closed
+  end)
+
+  it("names temporaries by pid and host so that processes never collide", function()
+    local a, b = runmod.tmpname(root .. "/m.safetensors"), runmod.tmpname(root .. "/m.safetensors")
+    assert.are_not.equal(a, b)
+    local infix = fm._tmp_infix()
+    assert.matches("^%.tmp%-" .. fm.pid() .. "@[^/]+%-$", infix)
+    assert.equal(root .. "/" .. infix, a:sub(1, #root + 1 + #infix))
+    assert.matches("%-m%.safetensors$", a)
+  end)
+
+  it("removes the temporaries of dead writers on the next save, and only those", function()
+    local run = runmod.new(root, {})
+    local dead = tonumber(io.popen("sh -c 'echo $$'"):read("a"))   -- has exited
+    local host = fm._tmp_infix():match("@(.*)%-$")
+    local names = {
+      stale = ".tmp-" .. dead .. "@" .. host .. "-1-abcdef-model.safetensors",
+      stale_c = "model.safetensors.tmp-" .. dead .. "@" .. host .. "-Xy12Zq",
+      mine = "x" .. fm._tmp_infix() .. "7",
+      other_host = ".tmp-" .. dead .. "@elsewhere-1-abcdef-model.safetensors",
+      unrelated = "notes.tmp-" .. dead .. ".txt",
+    }
+    for _, n in pairs(names) do io.open(root .. "/" .. n, "w"):close() end
+    run:save_npy("x.npy", fm.zeros({2}))
+    local left = {}
+    for _, f in ipairs(listing(root)) do left[f] = true end
+    assert.is_nil(left[names.stale]); assert.is_nil(left[names.stale_c])
+    assert.is_true(left[names.mine]); assert.is_true(left[names.other_host])
+    assert.is_true(left[names.unrelated])
+    run:close()
+  end)
+
   it("writes Lua literals for nested tables and special numbers", function()
     local src = runmod.literal({1, 2, {x = 0.1}, ["key with space"] = -math.huge})
     local t = load("return " .. src)()

@@ -58,6 +58,22 @@ m:close()
 assert(os.rename(o.out .. "/metrics.jsonl.tmp", o.out .. "/metrics.jsonl"))
 ]]
 
+describe("fm.sweep options", function()
+  it("--jobs is an integer >= 1 and --timeout a number > 0 (exit 2 otherwise)", function()
+    for _, bad in ipairs { {"--jobs", "0"}, {"--jobs", "-1"}, {"--jobs", "1.5"},
+                           {"--timeout", "-1"}, {"--timeout", "0"}, {"--timeout", "1e999"} } do
+      local ok, err = pcall(sweep.parse, { "s.lua", bad[1], bad[2] })
+      assert.is_false(ok)
+      assert.truthy(err:find("sweep: " .. bad[1] .. " must be", 1, true), err)
+      assert.equal(2, sweep.main({ "s.lua", bad[1], bad[2] }))
+    end
+    local o = sweep.parse({ "s.lua", "--jobs", "3", "--timeout", "0.5" })
+    assert.same({ 3, 0.5 }, { o.jobs, o.timeout })
+    assert.has_error(function() spec.check_jobs(0, "x.lua: jobs") end, "sweep: x.lua: jobs must be an integer >= 1, got 0")
+    assert.has_error(function() spec.check_timeout(-2, "x.lua: timeout") end)
+  end)
+end)
+
 describe("fm.sweep spec", function()
   it("expands grid x random x seeds into uniquely, stably named runs", function()
     local s = { experiment = "x.lua", grid = { a = { 1, 2 }, b = { "u", "v", "w" } },

@@ -75,6 +75,7 @@ function M:finish(run, code)
     local timed_out = self.timeout and (code == 124 or (code == 137 and dur >= self.timeout))
     rec.status = timed_out and "timeout" or "failed"
     if code == 0 then rec.error = "exited 0 but wrote no metrics.jsonl" end
+    if run.error then rec.error = run.error end
     rec.tail = state.tail(run.dir .. "/log.txt", 20)
     self.failed = self.failed + 1
   end

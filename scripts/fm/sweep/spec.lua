@@ -50,6 +50,20 @@ function M.seeds(v)
   return v
 end
 
+-- check_jobs(v, what) / check_timeout(v, what): nil, or runs at once (an
+-- integer >= 1) / seconds per run (a finite number > 0); errors name what.
+function M.check_jobs(v, what)
+  if v ~= nil and not (math.type(v) == "integer" and v >= 1
+                       or type(v) == "number" and v >= 1 and v == math.floor(v) and v < 2 ^ 31) then
+    fail(what .. " must be an integer >= 1, got " .. tostring(v))
+  end
+end
+function M.check_timeout(v, what)
+  if v ~= nil and not (type(v) == "number" and v > 0 and v < math.huge) then
+    fail(what .. " must be a number of seconds > 0, got " .. tostring(v))
+  end
+end
+
 -- load(path): the sweep table, checked, with defaults filled in.
 function M.load(path)
   local env = setmetatable({}, { __index = _G })
@@ -65,6 +79,8 @@ function M.load(path)
   for k, vs in pairs(s.grid or {}) do
     if type(vs) ~= "table" or #vs == 0 then fail("grid." .. k .. " must be a non-empty list") end
   end
+  M.check_jobs(s.jobs, path .. ": jobs")
+  M.check_timeout(s.timeout, path .. ": timeout")
   s.seeds = M.seeds(s.seeds)
   local base = path:match("([^/]+)%.lua$") or path:match("([^/]+)$")
   s.name = s.name or base

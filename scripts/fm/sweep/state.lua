@@ -1,8 +1,9 @@
 -- fm.sweep.state: what is on disk about each run, and the sweep's state file.
 --
 -- The run directory is the source of truth: a run is finished when
--- <dir>/.exit holds 0 and <dir>/metrics.jsonl exists; .exit is written by the
--- wrapper through a temporary name and a rename, so it is never torn.
+-- <dir>/.exit holds 0 and <dir>/metrics.jsonl exists; .exit ("<status>
+-- <pgid>") is written by the wrapper through a temporary name and a rename,
+-- so it is never torn.
 -- <out>/state.lua (rewritten atomically: temp + rename) records status, exit
 -- code, duration and log tail of every run for the reports and for people.
 local json = require "fm.sweep.json"
@@ -26,10 +27,13 @@ function M.write_atomic(path, text)
   assert(os.rename(tmp, path))
 end
 
--- exit_code(dir): the run's recorded exit status, or nil if none.
+-- exit_code(dir): the run's recorded exit status, or nil if none, and the
+-- process group of the copy that wrote it (nil in files without one).
 function M.exit_code(dir)
   local s = read_all(dir .. "/.exit")
-  return s and tonumber(s:match("%-?%d+"))
+  if not s then return nil end
+  local code, owner = s:match("^%s*(%-?%d+)%s*(%d*)")
+  return tonumber(code), tonumber(owner)
 end
 
 -- tail(path, n): the last n lines of a file as one string.
@@ -66,7 +70,7 @@ end
 
 -- clear(dir): forget a previous attempt (exit status, metrics), keep the dir.
 function M.clear(dir)
-  for _, f in ipairs { ".exit", ".exit.tmp", "metrics.jsonl" } do os.remove(dir .. "/" .. f) end
+  for _, f in ipairs { ".exit", "metrics.jsonl" } do os.remove(dir .. "/" .. f) end
 end
 
 -- serialize(v): a Lua literal (fm.luadata, shared with run directories).
