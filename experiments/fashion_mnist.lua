@@ -22,24 +22,24 @@ local fm = require "fm"
 local train = require "fm.train"
 local checkpoint = require "fm.checkpoint"
 local opts = require("fm.cli").parse(arg, {
-  steps = {4000, "training steps"},
-  batch = {128, "batch size"},
-  lr = {5e-4, "peak Adam learning rate (warm-up, cosine decay to lr/10)"},
-  channels = {16, "U-Net base channels C (UNet-S: 203,505 parameters at 16)"},
-  p_uncond = {0.1, "probability of dropping a label to the null label"},
-  clip = {1.0, "gradient-norm clip"},
-  ema = {0.999, "EMA decay of the weights used for sampling"},
+  steps = {4000, "training steps", min = 1},
+  batch = {128, "batch size", min = 1},
+  lr = {5e-4, "peak Adam learning rate (warm-up, cosine decay to lr/10)", above = 0},
+  channels = {16, "U-Net base channels C (UNet-S: 203,505 parameters at 16)", min = 8},
+  p_uncond = {0.1, "probability of dropping a label to the null label", min = 0, max = 1},
+  clip = {1.0, "gradient-norm clip", above = 0},
+  ema = {0.999, "EMA decay of the weights used for sampling", min = 0, max = 0.99999},
   method = {"midpoint", "ODE solver for sampling",
             choices = {"euler", "midpoint", "heun", "rk4", "dopri5"}},
-  ode_steps = {10, "ODE steps (fixed-step methods)"},
+  ode_steps = {10, "ODE steps (fixed-step methods)", min = 1},
   sampler = {"ode", "ode, or sde (the extension trick, score from the velocity)",
              choices = {"ode", "sde"}},
-  sigma = {0.3, "SDE: noise scale sigma_t = sigma (1 - t)"},
+  sigma = {0.3, "SDE: noise scale sigma_t = sigma (1 - t)", min = 0},
   guidance = {"0,1,2,4", "guidance weights w of the grids"},
   w = {2, "guidance weight of the evaluation set"},
-  n = {5000, "evaluation samples (n / classes per class)"},
-  acc_n = {1000, "samples per weight for the accuracy per weight"},
-  checkpoint_every = {120, "seconds between checkpoints"},
+  n = {5000, "evaluation samples (n / classes per class)", min = 2},
+  acc_n = {1000, "samples per weight for the accuracy per weight", min = 1},
+  checkpoint_every = {120, "seconds between checkpoints", above = 0},
   resume = {false, "continue from the run directory's checkpoint"},
   data = {"fashion", "fashion (Debian's dataset-fashion-mnist) or synthetic (fm.data.quadrants, 8x8)",
           choices = {"fashion", "synthetic"}},
@@ -72,13 +72,7 @@ local C, H, W = shape[1], shape[2], shape[3]
 -- ---- model, optimiser, EMA, checkpoint -----------------------------------------------
 fm.seed(opts.seed)
 local ckpt_path = opts.out .. "/checkpoint.safetensors"
-local old_metrics
-if opts.resume then
-  local f = io.open(opts.out .. "/metrics.jsonl")
-  if f then old_metrics = f:read("a"); f:close() end
-end
-local run = require("fm.run").new(opts.out, opts)
-if old_metrics then run.metrics:write(old_metrics); run.metrics:flush() end
+local run = require("fm.run").new(opts.out, opts, {resume = opts.resume})
 
 local net = fm.nn.unet{channels = opts.channels, classes = K, in_channels = C}
 local opt = fm.optim.adam(net, {lr = opts.lr})

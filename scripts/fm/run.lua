@@ -109,10 +109,11 @@ function M.lock(dir)
   error("fm.run: cannot lock " .. dir .. ": " .. tostring(err), 0)
 end
 
--- new(dir, settings): create dir (mkdir -p), take the directory lock (one
--- writer per run directory), write config.lua, start metrics.jsonl afresh
--- (a run directory holds one run).
-function M.new(dir, settings)
+-- new(dir, settings [, {resume = true}]): create dir (mkdir -p), take the
+-- directory lock (one writer per run directory), write config.lua, start
+-- metrics.jsonl afresh (a run directory holds one run), or with resume keep
+-- its lines and append (a run going on from its checkpoint).
+function M.new(dir, settings, opts)
   assert(type(dir) == "string" and dir ~= "", "fm.run.new: a directory name is required")
   settings = settings or {}
   M.mkdir_p(dir)
@@ -134,7 +135,7 @@ function M.new(dir, settings)
     .. "return " .. literal(config) .. "\n")
   -- truncated once, then opened for appending: every line goes to the end
   -- of the file in one write (a full buffer flushed per line)
-  assert(io.open(self:path("metrics.jsonl"), "w")):close()
+  if not (opts and opts.resume) then assert(io.open(self:path("metrics.jsonl"), "w")):close() end
   self.metrics = assert(io.open(self:path("metrics.jsonl"), "a"))
   self.metrics:setvbuf("full", 1 << 20)
   return self
