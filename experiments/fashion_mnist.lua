@@ -45,13 +45,13 @@ local opts = require("fm.cli").parse(arg, {
           choices = {"fashion", "synthetic"}},
   classifier = {"runs/fashion_classifier/classifier.safetensors",
                 "classifier weights for FD and accuracy (experiments/fashion_classifier.lua)"},
-  quick = {false, "a first look in about 5 minutes (800 steps, 1000 samples)"},
+  quick = {false, "a first look in about 5 minutes (500 steps, 1000 samples)"},
   seed = 1,
   plots = {true, "write the figures and the GIF"},
   out = "runs/fashion_mnist",
 }, "Class-conditional flow matching on Fashion-MNIST with a U-Net and classifier-free guidance.")
 if opts.quick then
-  opts.steps, opts.n, opts.acc_n = math.min(opts.steps, 800), math.min(opts.n, 1000), 200
+  opts.steps, opts.n, opts.acc_n = math.min(opts.steps, 500), math.min(opts.n, 1000), 200
 end
 
 local function numbers(s)
