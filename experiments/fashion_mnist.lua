@@ -54,12 +54,7 @@ if opts.quick then
   opts.steps, opts.n, opts.acc_n = math.min(opts.steps, 500), math.min(opts.n, 1000), 200
 end
 
-local function numbers(s)
-  local out = {}
-  for w in tostring(s):gmatch("[^,%s]+") do out[#out + 1] = assert(tonumber(w), "bad number " .. w) end
-  return out
-end
-local weights = numbers(opts.guidance)
+local weights = require("fm.cli").list(opts.guidance, "number")
 
 -- ---- data --------------------------------------------------------------------------
 local data = opts.data == "synthetic" and fm.data.quadrants{} or fm.data.fashion_mnist{split = "train"}
@@ -221,7 +216,7 @@ end
 local per = math.max(1, opts.n // K)
 local ye = labels(per)
 local xe = generate(opts.w, ye)
-local u8 = ((xe:reshape(xe:size(1), H, W) + 1) * 127.5):round():clamp(0, 255):to("uint8")
+local u8 = require("fm.image_metrics").to_uint8(xe)
 run:save_npy("samples.npy", u8)
 run:save_npy("labels.npy", ye)
 local sample_s = fm.clock() - t0

@@ -36,12 +36,8 @@ local opts = require("fm.cli").parse(arg, {
 }, "MeanFlow, TVM and CFM at 1, 2, 4, 8 network evaluations, against the exact flow map.")
 if opts.quick then opts.steps, opts.n = math.min(opts.steps, 1000), math.min(opts.n, 1000) end
 
-local function list(s, f)
-  local out = {}
-  for w in tostring(s):gmatch("[^,%s]+") do out[#out + 1] = f and f(w) or w end
-  return out
-end
-local methods, nfes = list(opts.methods), list(opts.nfe, tonumber)
+local cli = require "fm.cli"
+local methods, nfes = cli.list(opts.methods), cli.list(opts.nfe, "number")
 
 local run = require("fm.run").new(opts.out, opts)
 local path = fm.path.gaussian("linear")

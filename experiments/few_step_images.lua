@@ -37,12 +37,8 @@ local opts = require("fm.cli").parse(arg, {
 }, "MeanFlow and TVM against CFM on Fashion-MNIST at 1, 2, 4 network evaluations.")
 if opts.quick then opts.steps, opts.n = math.min(opts.steps, 300), math.min(opts.n, 300) end
 
-local function list(s, f)
-  local out = {}
-  for w in tostring(s):gmatch("[^,%s]+") do out[#out + 1] = f and f(w) or w end
-  return out
-end
-local methods, nfes = list(opts.methods), list(opts.nfe, tonumber)
+local cli = require "fm.cli"
+local methods, nfes = cli.list(opts.methods), cli.list(opts.nfe, "number")
 
 local data = opts.data == "synthetic" and fm.data.quadrants{} or fm.data.fashion_mnist{split = "train"}
 local classes, K = data.classes, #data.classes

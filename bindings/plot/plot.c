@@ -429,6 +429,28 @@ static void read_frames(lua_State *L, const char *fn, frame_list *fl)
     }
 }
 
+/* names = {...}: one string per panel (snapshots) or per row (image grids),
+ * at most max; the strings stay alive in the names table on the stack */
+static void read_names(lua_State *L, const char *fn, fm_plot_opts *o,
+                       const char **names, int max)
+{
+    if (lua_getfield(L, OPTS, "names") == LUA_TTABLE) {
+        int n = (int)lua_rawlen(L, -1);
+        if (n > max)
+            luaL_error(L, "%s: at most %d names, got %d", fn, max, n);
+        for (int i = 0; i < n; i++) {
+            names[i] = lua_rawgeti(L, -1, i + 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+            if (!names[i])
+                luaL_error(L, "%s: names[%d] must be a string", fn, i + 1);
+            lua_pop(L, 1);
+        }
+        o->names = names;
+        o->nnames = n;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "%s: names must be a table of strings", fn);
+    }
+}
+
 static int l_snapshots(lua_State *L)
 {
     static const char *fn = "fm.plot.snapshots";
@@ -440,22 +462,9 @@ static int l_snapshots(lua_State *L)
     if (fl.n > 64)
         luaL_error(L, "%s: at most 64 frames in a row, got %d", fn, fl.n);
     const char *names[64];
-    if (lua_getfield(L, OPTS, "names") == LUA_TTABLE) {
-        /* one title per panel; the strings stay alive in the names table */
-        if ((int)lua_rawlen(L, -1) != fl.n)
-            luaL_error(L, "%s: names has %d entries but frames has %d", fn,
-                       (int)lua_rawlen(L, -1), fl.n);
-        for (int i = 0; i < fl.n; i++) {
-            names[i] = lua_rawgeti(L, -1, i + 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-            if (!names[i])
-                luaL_error(L, "%s: names[%d] must be a string", fn, i + 1);
-            lua_pop(L, 1);
-        }
-        o.names = names;
-        o.nnames = fl.n;
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "%s: names must be a table of strings", fn);
-    }
+    read_names(L, fn, &o, names, 64);
+    if (o.names && o.nnames != fl.n)
+        luaL_error(L, "%s: names has %d entries but frames has %d", fn, o.nnames, fl.n);
     fm_tensor *ref = opt_tensor(L, fn, "reference", 0, false);
     check(L, fm_plot_snapshots(path, &o, fl.frames, fl.n,
                                fl.has_times ? fl.times : NULL, ref));
@@ -479,27 +488,6 @@ static int l_gif(lua_State *L)
     return 0;
 }
 
-/* names = {...}: one label per row of an image grid (at most 256) */
-static void read_row_names(lua_State *L, const char *fn, fm_plot_opts *o,
-                           const char **names)
-{
-    if (lua_getfield(L, OPTS, "names") == LUA_TTABLE) {
-        int n = (int)lua_rawlen(L, -1);
-        if (n > 256)
-            luaL_error(L, "%s: at most 256 row names, got %d", fn, n);
-        for (int i = 0; i < n; i++) {
-            names[i] = lua_rawgeti(L, -1, i + 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-            if (!names[i])
-                luaL_error(L, "%s: names[%d] must be a string", fn, i + 1);
-            lua_pop(L, 1);
-        }
-        o->names = names;
-        o->nnames = n;
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "%s: names must be a table of strings", fn);
-    }
-}
-
 static int l_images(lua_State *L)
 {
     static const char *fn = "fm.plot.images";
@@ -509,7 +497,7 @@ static int l_images(lua_State *L)
     fm_tensor *im = main_tensor(L, fn, "images");
     int64_t cols = opt_res(L, fn, "cols", 8, 1024);
     const char *names[256];
-    read_row_names(L, fn, &o, names);
+    read_names(L, fn, &o, names, 256);
     check(L, fm_plot_images(path, &o, im, (int)cols));
     return 0;
 }
@@ -526,7 +514,7 @@ static int l_images_gif(lua_State *L)
     read_frames(L, fn, &fl);
     int64_t cols = opt_res(L, fn, "cols", 8, 1024);
     const char *names[256];
-    read_row_names(L, fn, &o, names);
+    read_names(L, fn, &o, names, 256);
     double delay = opt_number(L, fn, "delay", 10);
     if (delay != floor(delay) || delay < 0 || delay > 65535)
         luaL_error(L, "%s: delay must be an integer number of 1/100 s", fn);

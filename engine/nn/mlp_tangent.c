@@ -13,6 +13,7 @@
  * and at l = 0, dx += Gz_1 W_0^T, dtx += Gtz_1 W_0^T. OpenBLAS threads the
  * GEMMs; the rows are not split further. */
 #include "nn/layer.h"
+#include "nn/mlp_internal.h"
 
 #include <string.h>
 
@@ -152,21 +153,6 @@ static fm_status forward(const fm_layer_call *c)
     return FM_OK;
 }
 
-static void colsum_add(fm_dtype dt, int64_t rows, int64_t n, const void *g, void *db)
-{
-    for (int64_t i = 0; i < rows; i++) {
-        if (dt == FM_FLOAT32) {
-            const float *r = (const float *)g + i * n;
-            float *d = db;
-            for (int64_t j = 0; j < n; j++) d[j] += r[j];
-        } else {
-            const double *r = (const double *)g + i * n;
-            double *d = db;
-            for (int64_t j = 0; j < n; j++) d[j] += r[j];
-        }
-    }
-}
-
 /* Gtz <- a' Gth, Gz <- a' Gh + a'' tz Gth (Gh NULL: zero), with a', a''
  * written first into Gtz and Gz */
 static void reverse_act(fm_dtype dt, fm_act act, int64_t n, const void *z,
@@ -247,7 +233,7 @@ static fm_status backward(const fm_layer_call *c)
             const void *W = c->params[2 * l].data;
             void *dW = grad_data(c->grad_params, 2 * l), *db = grad_data(c->grad_params, 2 * l + 1);
             if (dW) fm_nn_gemm(dt, true, false, K, N, 2 * B, HS, K, GS, N, 1.0, dW, N);
-            if (db) colsum_add(dt, B, N, GS, db);
+            if (db) fm_mlp_colsum(dt, B, N, GS, N, db, true);
             fm_nn_gemm(dt, false, true, 2 * B, K, N, GS, N, W, N, 0.0, GHS, K);
         }
         /* GS <- [Gz_l; Gtz_l] (2B, K) */
@@ -264,7 +250,7 @@ static fm_status backward(const fm_layer_call *c)
         fm_nn_gemm(dt, true, false, K, N, B, c->in[0].data, K, Gz, N, 1.0, dW, N);
         fm_nn_gemm(dt, true, false, K, N, B, c->in[1].data, K, Gtz, N, 1.0, dW, N);
     }
-    if (db) colsum_add(dt, B, N, Gz, db);
+    if (db) fm_mlp_colsum(dt, B, N, Gz, N, db, true);
     if (dx) fm_nn_gemm(dt, false, true, B, K, N, Gz, N, W, N, 1.0, dx, K);
     if (dtx) fm_nn_gemm(dt, false, true, B, K, N, Gtz, N, W, N, 1.0, dtx, K);
     return FM_OK;

@@ -178,6 +178,17 @@ static fm_status write_gif(const char *fn, const char *path, const char *tmp,
     return st;
 }
 
+/* A .gif path and a delay in [0, 65535] (1/100 s). */
+static fm_status check_gif_args(const char *fn, const char *path, int delay)
+{
+    if (!path || fm_plot_format(path) != 2)
+        return fm_error(FM_EVALUE, "%s: '%s' must end in .gif", fn, path ? path : "(null)");
+    if (delay < 0 || delay > 65535)
+        return fm_error(FM_EVALUE, "%s: delay must be in [0, 65535] (1/100 s), got %d",
+                        fn, delay);
+    return FM_OK;
+}
+
 typedef struct {
     const fm_axes *ax;
     const fm_plot_opts *o;
@@ -217,12 +228,10 @@ fm_status fm_plot_gif(const char *path, const fm_plot_opts *o,
     fm_plot_opts def;
     if (!o)
         fm_plot_opts_default(&def), o = &def;
-    if (!path || fm_plot_format(path) != 2)
-        return fm_error(FM_EVALUE, "%s: '%s' must end in .gif", fn, path ? path : "(null)");
-    if (delay < 0 || delay > 65535)
-        return fm_error(FM_EVALUE, "%s: delay must be in [0, 65535] (1/100 s), got %d",
-                        fn, delay);
-    fm_status st = fm_plot_frames_check(fn, frames, nframes, reference);
+    fm_status st = check_gif_args(fn, path, delay);
+    if (st)
+        return st;
+    st = fm_plot_frames_check(fn, frames, nframes, reference);
     if (st)
         return st;
     double W = o->width > 0 ? o->width : 480, H = o->height > 0 ? o->height : 480;
@@ -273,18 +282,16 @@ fm_status fm_plot_images_gif(const char *path, const fm_plot_opts *o,
     fm_plot_opts def;
     if (!o)
         fm_plot_opts_default(&def), o = &def;
-    if (!path || fm_plot_format(path) != 2)
-        return fm_error(FM_EVALUE, "%s: '%s' must end in .gif", fn, path ? path : "(null)");
-    if (delay < 0 || delay > 65535)
-        return fm_error(FM_EVALUE, "%s: delay must be in [0, 65535] (1/100 s), got %d",
-                        fn, delay);
+    fm_status st = check_gif_args(fn, path, delay);
+    if (st)
+        return st;
     if (nframes < 1 || !frames)
         return fm_error(FM_EVALUE, "%s: no frames", fn);
     fm_grid g;
     fm_plot_opts ot = *o;
     if (!ot.title)
         ot.title = ""; /* room for the frame's time */
-    fm_status st = fm_plot_grid_plan(fn, &ot, frames[0], cols, &g);
+    st = fm_plot_grid_plan(fn, &ot, frames[0], cols, &g);
     for (int i = 1; i < nframes && !st; i++)
         if (!fm_tensor_same_shape(frames[i], frames[0]))
             st = fm_error(FM_ESHAPE, "%s: frame %d is %s, frame 1 %s", fn, i + 1,

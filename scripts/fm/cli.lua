@@ -63,6 +63,23 @@ local function normalize(spec)
 end
 M.range_text = range_text
 
+--- fm.cli.list(s [, "number"]) -> the comma-separated items of an option's
+-- value ("meanflow,tvm" -> {"meanflow", "tvm"}); with "number" each must be
+-- a number (an error names the item otherwise).
+function M.list(s, kind)
+  local out = {}
+  for w in tostring(s):gmatch("[^,%s]+") do
+    if kind == "number" then
+      local v = tonumber(w)
+      if v == nil then error("fm.cli.list: '" .. w .. "' is not a number", 2) end
+      out[#out + 1] = v
+    else
+      out[#out + 1] = w
+    end
+  end
+  return out
+end
+
 local function sorted_names(entries)
   local names = {}
   for k in pairs(entries) do names[#names + 1] = k end

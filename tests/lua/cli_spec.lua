@@ -136,3 +136,13 @@ describe("fm.progress", function()
                 {progress.duration(5), progress.duration(125), progress.duration(3660)})
   end)
 end)
+
+describe("fm.cli.list", function()
+  it("splits an option's comma-separated value", function()
+    local cli = require "fm.cli"
+    assert.same({"meanflow", "tvm", "cfm"}, cli.list("meanflow, tvm,cfm"))
+    assert.same({1, 2, 4}, cli.list("1,2,4", "number"))
+    assert.same({0.5}, cli.list(0.5, "number"))
+    assert.has_error(function() cli.list("1,x", "number") end, "fm.cli.list: 'x' is not a number")
+  end)
+end)
