@@ -83,7 +83,12 @@ static int collect(lua_State *L, int idx, const char *what, const char ***keys,
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "safetensors.save: %s keys must be strings, got %s", what,
                        luaL_typename(L, -2));
-        (*keys)[i++] = lua_tostring(L, -2);
+        size_t len;
+        (*keys)[i] = lua_tolstring(L, -2, &len);
+        if (strlen((*keys)[i]) != len)
+            luaL_error(L, "safetensors.save: %s key '%s...' holds a NUL character", what,
+                       (*keys)[i]);
+        i++;
         lua_pop(L, 1);
     }
     qsort(*keys, (size_t)n, sizeof(char *), cmp_str);
@@ -99,7 +104,11 @@ static int collect(lua_State *L, int idx, const char *what, const char ***keys,
             if (lua_type(L, -1) != LUA_TSTRING)
                 luaL_error(L, "safetensors.save: metadata '%s' is a %s, string expected",
                            (*keys)[i], luaL_typename(L, -1));
-            (*vals)[i] = lua_tostring(L, -1); /* anchored by the table at idx */
+            size_t len;
+            (*vals)[i] = lua_tolstring(L, -1, &len); /* anchored by the table at idx */
+            if (strlen((*vals)[i]) != len)
+                luaL_error(L, "safetensors.save: metadata '%s' holds a NUL character",
+                           (*keys)[i]);
         }
         lua_pop(L, 1);
     }
@@ -124,7 +133,9 @@ static int l_st_save(lua_State *L)
                 return luaL_error(L, "safetensors.save: metadata must map strings to strings "
                                   "(got %s -> %s)", luaL_typename(L, -2), luaL_typename(L, -1));
             lua_pushvalue(L, -2);
-            lua_pushstring(L, lua_tostring(L, -2));
+            size_t len;
+            const char *v = lua_tolstring(L, -2, &len);
+            lua_pushlstring(L, v, len); /* keeps a NUL for collect to refuse */
             lua_rawset(L, -5);
             lua_pop(L, 1);
         }

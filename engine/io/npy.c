@@ -38,7 +38,8 @@ static bool accept(cursor *c, char ch)
     return false;
 }
 
-/* A quoted Python string without escapes, copied into buf. */
+/* A quoted Python string without escapes or control characters (numpy
+ * refuses '<f4\x00'), copied into buf. */
 static fm_status parse_str(cursor *c, char *buf, size_t size)
 {
     skip_ws(c);
@@ -49,6 +50,9 @@ static fm_status parse_str(cursor *c, char *buf, size_t size)
     while (c->s < c->end && *c->s != q) {
         if (*c->s == '\\' || n + 1 >= size)
             return fm_error(FM_EIO, "%s: bad header dict (unsupported string)", c->path);
+        if ((unsigned char)*c->s < 0x20 || *c->s == 0x7f) /* a NUL would cut it short */
+            return fm_error(FM_EIO, "%s: bad header dict (control character 0x%02x in a "
+                            "string)", c->path, (unsigned char)*c->s);
         buf[n++] = *c->s++;
     }
     if (c->s >= c->end)

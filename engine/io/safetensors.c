@@ -38,6 +38,57 @@ static bool json_uint(const cJSON *j, uint64_t *v)
     return true;
 }
 
+/* A tensor name holds no byte below 0x20 and no DEL (a NUL would cut the
+ * name short, and names are printed in messages and used as Lua keys). */
+bool fm_st_name_ok(const char *name)
+{
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    return true;
+}
+
+/* What cJSON lets through but JSON (RFC 8259) or the reference does not: raw
+ * control characters in strings, the escape \u0000 (which would cut a C
+ * string short), and numbers that are not plain non-negative integers
+ * (the header's only numbers are shapes and offsets: "8.0", "0e0", "-0" or
+ * "08" are refused, as serde_json's u64 refuses them). */
+static fm_status check_lexical(const char *path, const char *text, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (in_string) {
+            if (c < 0x20)
+                return fm_error(FM_EIO, "%s: the header has a raw control character "
+                                "(0x%02x) in a string at byte %zu", path, c, i);
+            if (c == '"') {
+                in_string = false;
+            } else if (c == '\\' && i + 1 < len) {
+                if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+                    return fm_error(FM_EIO, "%s: the header has a NUL character (\\u0000) "
+                                    "at byte %zu", path, i);
+                i++;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t k = i;
+            while (k < len && strchr("0123456789.eE+-", text[k]))
+                k++;
+            bool digits = true;
+            for (size_t m = i; m < k; m++)
+                digits = digits && text[m] >= '0' && text[m] <= '9';
+            if (!digits || (k - i > 1 && text[i] == '0'))
+                return fm_error(FM_EIO, "%s: the header has the number '%.*s' at byte %zu "
+                                "(shapes and offsets are plain non-negative integers)",
+                                path, (int)(k - i < 40 ? k - i : 40), text + i, i);
+            i = k - 1;
+        }
+    }
+    return FM_OK;
+}
+
 static fm_status parse_metadata(fm_safetensors *st, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta))
@@ -89,6 +140,9 @@ static fm_status parse_entry(const char *path, const cJSON *j, uint64_t buflen,
                              fm_safetensors_entry *e)
 {
     const char *name = j->string;
+    if (!fm_st_name_ok(name))
+        return fm_error(FM_EIO, "%s: a tensor name holds a control character",
+                        path);
     if (!cJSON_IsObject(j))
         return fm_error(FM_EIO, "%s: entry '%s' is not an object", path, name);
     fm_status st = parse_dtype(path, name, cJSON_GetObjectItemCaseSensitive(j, "dtype"), e);
@@ -132,6 +186,34 @@ static fm_status parse_entry(const char *path, const cJSON *j, uint64_t buflen,
     return FM_OK;
 }
 
+/* Names sorted (st->by_name, indices into entries) for fm_safetensors_find;
+ * a duplicate shows up as two equal neighbours: O(n log n) in all. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(fm_safetensors_entry *const *)a)->name,
+                  (*(fm_safetensors_entry *const *)b)->name);
+}
+
+static fm_status index_names(fm_safetensors *st)
+{
+    fm_safetensors_entry **order = malloc(sizeof *order * (size_t)st->n);
+    st->by_name = malloc(sizeof *st->by_name * (size_t)st->n);
+    fm_status s = FM_OK;
+    if (!order || !st->by_name)
+        s = fm_error(FM_ENOMEM, "%s: out of memory", st->path);
+    for (int i = 0; i < st->n && !s; i++)
+        order[i] = &st->entries[i];
+    if (!s)
+        qsort(order, (size_t)st->n, sizeof *order, by_name);
+    for (int i = 0; i < st->n && !s; i++) {
+        st->by_name[i] = (int)(order[i] - st->entries);
+        if (i > 0 && strcmp(order[i]->name, order[i - 1]->name) == 0)
+            s = fm_error(FM_EIO, "%s: tensor '%s' appears twice", st->path, order[i]->name);
+    }
+    free(order);
+    return s;
+}
+
 static int by_begin(const void *a, const void *b)
 {
     const fm_safetensors_entry *x = *(fm_safetensors_entry *const *)a;
@@ -171,11 +253,8 @@ static fm_status check_layout(fm_safetensors *st, uint64_t buflen)
         s = fm_error(FM_EIO, "%s: %llu stray bytes after the last tensor", st->path,
                      (unsigned long long)(buflen - at));
     free(order);
-    for (int i = 0; i < st->n && !s; i++)
-        for (int k = 0; k < i && !s; k++)
-            if (strcmp(st->entries[i].name, st->entries[k].name) == 0)
-                s = fm_error(FM_EIO, "%s: tensor '%s' appears twice", st->path,
-                             st->entries[i].name);
+    if (!s)
+        s = index_names(st);
     return s;
 }
 
@@ -209,6 +288,9 @@ static fm_status parse_header(fm_safetensors *st, const char *text, size_t len,
 {
     if (!valid_utf8((const unsigned char *)text, len))
         return fm_error(FM_EIO, "%s: the header is not valid UTF-8", st->path);
+    fm_status lex = check_lexical(st->path, text, len);
+    if (lex)
+        return lex;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!root)
@@ -285,9 +367,17 @@ fm_status fm_safetensors_open(const char *path, fm_safetensors *st)
 
 int fm_safetensors_find(const fm_safetensors *st, const char *name)
 {
-    for (int i = 0; i < st->n; i++)
-        if (strcmp(st->entries[i].name, name) == 0)
+    int lo = 0, hi = st->by_name ? st->n : 0;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, i = st->by_name[mid];
+        int c = strcmp(st->entries[i].name, name);
+        if (c == 0)
             return i;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return -1;
 }
 
@@ -315,6 +405,7 @@ void fm_safetensors_close(fm_safetensors *st)
         free(st->meta_values[i]);
     }
     free(st->entries);
+    free(st->by_name);
     free(st->meta_keys);
     free(st->meta_values);
     free(st->path);
@@ -336,6 +427,13 @@ static const char *dtype_tag(const fm_tensor *t, bool as_int32)
     return "?";
 }
 
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names are distinct (sorted copies compared as neighbours: O(n log n)),
+ * not "__metadata__" and free of control characters. */
 static fm_status check_names(const char *path, int n, const char *const *names,
                              const fm_tensor *const *tensors, const bool *as_int32)
 {
@@ -343,14 +441,26 @@ static fm_status check_names(const char *path, int n, const char *const *names,
         if (!names[i] || strcmp(names[i], "__metadata__") == 0)
             return fm_error(FM_EVALUE, "%s: a tensor cannot be called '%s'", path,
                             names[i] ? names[i] : "(null)");
+        if (!fm_st_name_ok(names[i]))
+            return fm_error(FM_EVALUE, "%s: tensor name '%s' holds a control character",
+                            path, names[i]);
         if (as_int32 && as_int32[i] && tensors[i]->dtype != FM_INT64)
             return fm_error(FM_ETYPE, "%s: tensor '%s' is %s; only int64 can be stored as I32",
                             path, names[i], fm_dtype_name(tensors[i]->dtype));
-        for (int k = 0; k < i; k++)
-            if (strcmp(names[i], names[k]) == 0)
-                return fm_error(FM_EVALUE, "%s: two tensors called '%s'", path, names[i]);
     }
-    return FM_OK;
+    if (n < 2)
+        return FM_OK;
+    const char **sorted = malloc(sizeof *sorted * (size_t)n);
+    if (!sorted)
+        return fm_error(FM_ENOMEM, "%s: out of memory", path);
+    memcpy(sorted, names, sizeof *sorted * (size_t)n);
+    qsort(sorted, (size_t)n, sizeof *sorted, by_string);
+    fm_status s = FM_OK;
+    for (int i = 1; i < n && !s; i++)
+        if (strcmp(sorted[i], sorted[i - 1]) == 0)
+            s = fm_error(FM_EVALUE, "%s: two tensors called '%s'", path, sorted[i]);
+    free(sorted);
+    return s;
 }
 
 /* The JSON header (metadata first, then entries in the given order), padded

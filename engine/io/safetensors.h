@@ -38,13 +38,16 @@ typedef struct {
     uint64_t data_start;     /* 8 + header length */
     int n;                   /* entries, in the order of the file's header */
     fm_safetensors_entry *entries;
+    int *by_name;            /* entry indices sorted by name (for _find) */
     int nmeta;               /* __metadata__ pairs */
     char **meta_keys, **meta_values;
 } fm_safetensors;
 
 /* Opens path and validates the whole header. On failure st is released. */
 fm_status fm_safetensors_open(const char *path, fm_safetensors *st);
-/* Index of the entry called name, or -1. */
+/* True if name can be a tensor's name: no control character. */
+bool fm_st_name_ok(const char *name);
+/* Index of the entry called name, or -1 (a binary search: O(log n)). */
 int fm_safetensors_find(const fm_safetensors *st, const char *name);
 /* Reads entry i into out (contiguous, the entry's dtype and shape). */
 fm_status fm_safetensors_read(fm_safetensors *st, int i, fm_tensor *out);

@@ -153,6 +153,21 @@ np.save(os.path.join(D, 'f16.npy'), np.ones(3, dtype='<f2'))
     for _, n in ipairs{"bigendian", "i16", "f16", "missing"} do
       fails_naming(tmp(n .. ".npy"), fm.load_npy, tmp(n .. ".npy"))
     end
+    -- a NUL or control character in the dict (numpy refuses '<f4\x00' too;
+    -- issue 17, item 7), beside the same header without it, which loads
+    local function npy(descr)
+      local dict = "{'descr': '" .. descr .. "', 'fortran_order': False, 'shape': (2,), }"
+      dict = dict .. (" "):rep(63 - (10 + #dict) % 64) .. "\n"
+      return "\x93NUMPY\1\0" .. string.pack("<I2", #dict) .. dict .. ("\0"):rep(8)
+    end
+    write_bytes(tmp("descr.npy"), npy("<f4"))
+    assert.are.equal(2, fm.load_npy(tmp("descr.npy")):numel())
+    for _, descr in ipairs{"<f4\0", "<f4\n", "\1<f4"} do
+      write_bytes(tmp("descr.npy"), npy(descr))
+      local ok, err = pcall(fm.load_npy, tmp("descr.npy"))
+      assert.is_false(ok, descr)
+      assert.is_truthy(err:find("control character", 1, true), err)
+    end
   end)
 
   it("gives a Lua error, never a crash, for every truncation and header flip", function()
@@ -299,5 +314,63 @@ assert sorted(b['n']) == list(range(1, 7))
       all_fail()
     end
     fails_naming(tmp("missing.safetensors"), fm.safetensors.load, tmp("missing.safetensors"))
+  end)
+
+  -- issue 17, item 7: what cJSON lets through but JSON or the reference refuses
+  it("refuses NUL and control characters in names, and non-integer numbers", function()
+    local function st(json, data) return string.pack("<I8", #json) .. json .. (data or "") end
+    local four = ("\0"):rep(4)
+    local a = '"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}'
+    local cases = {
+      {st('{"a\\u0000evil":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four), "NUL"},
+      {st('{"a\\u0001":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four), "control"},
+      {st('{"a\tb":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', four), "control"},
+      {st('{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}', four), "'1.0'"},
+      {st('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0e0,4]}}', four), "'0e0'"},
+      {st('{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}', four), "'01'"},
+      {st('{"__metadata__":{"k":"v\\u0000w"},' .. a .. '}', four), "NUL"},
+    }
+    for _, c in ipairs(cases) do
+      write_bytes(tmp("bad.safetensors"), c[1])
+      local ok, err = pcall(fm.safetensors.load, tmp("bad.safetensors"))
+      assert.is_false(ok, c[1])
+      assert.is_truthy(err:find(tmp("bad.safetensors"), 1, true), err)
+      assert.is_truthy(err:find(c[2], 1, true), err)
+    end
+    -- a good file with the same layout loads (the checks are not too strict)
+    write_bytes(tmp("ok.safetensors"), st('{' .. a .. ',"__metadata__":{"k":"v\\n"}}', four))
+    local t, meta = fm.safetensors.load(tmp("ok.safetensors"))
+    assert.are.equal(1, t.a:numel())
+    assert.are.equal("v\n", meta.k)
+    -- and the writer refuses such names rather than cutting them short
+    for _, name in ipairs{"a\0evil", "tab\there"} do
+      local ok, err = pcall(fm.safetensors.save, tmp("w.safetensors"), {[name] = fm.zeros(1)})
+      assert.is_false(ok)
+      assert.is_truthy(err:find("NUL") or err:find("control"), err)
+    end
+    local ok, err = pcall(fm.safetensors.save, tmp("w.safetensors"), {a = fm.zeros(1)},
+                          {note = "x\0y"})
+    assert.is_false(ok)
+    assert.is_truthy(err:find("NUL"), err)
+  end)
+
+  -- issue 17, item 6: duplicate detection is O(n log n), not quadratic
+  it("checks 50,000 names for duplicates in a moment, and finds one", function()
+    local parts = {}
+    for i = 1, 50000 do
+      parts[i] = ('"t%d":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}'):format(i)
+    end
+    local json = "{" .. table.concat(parts, ",") .. "}"
+    write_bytes(tmp("many.safetensors"), string.pack("<I8", #json) .. json)
+    local names = fm.safetensors.info(tmp("many.safetensors"))
+    local n = 0
+    for _ in pairs(names) do n = n + 1 end
+    assert.is_true(n >= 50000, tostring(n))
+    parts[#parts + 1] = parts[777]
+    json = "{" .. table.concat(parts, ",") .. "}"
+    write_bytes(tmp("many.safetensors"), string.pack("<I8", #json) .. json)
+    local ok, err = pcall(fm.safetensors.info, tmp("many.safetensors"))
+    assert.is_false(ok)
+    assert.is_truthy(err:find("'t777' appears twice", 1, true), err)
   end)
 end)
