@@ -13,7 +13,7 @@
 
 /* Opens path for gzread; FM_EIO naming the file unless it is a readable
  * regular file (gzopen would accept a directory and fail on the first read). */
-static fm_status open_idx(const char *path, gzFile *f)
+static fm_status open_idx(const char *path, gzFile *f, uint64_t *size)
 {
     struct stat sb;
     if (stat(path, &sb) != 0)
@@ -26,6 +26,7 @@ static fm_status open_idx(const char *path, gzFile *f)
         return fm_error(FM_EIO, "%s: cannot open: %s", path,
                         errno ? strerror(errno) : "out of memory");
     gzbuffer(*f, 1u << 17);
+    *size = (uint64_t)sb.st_size;
     return FM_OK;
 }
 
@@ -71,8 +72,17 @@ static uint32_t big_endian32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* The magic and the sizes, checked. */
-static fm_status read_header(gzFile f, const char *path, fm_idx_header *h)
+/* Deflate expands by at most 1032:1 (zlib's FAQ: a run of one byte), so a
+ * gzip file of `size` bytes holds no more than this many. */
+static uint64_t gzip_bound(uint64_t size)
+{
+    return size * 1032 + 1024;
+}
+
+/* The magic and the sizes, checked; the sizes also against the file's size
+ * (exactly for a plain file, by the deflate bound for gzip), so that a
+ * corrupt header never asks for a tensor of gigabytes. */
+static fm_status read_header(gzFile f, const char *path, uint64_t size, fm_idx_header *h)
 {
     unsigned char m[4 + 4 * FM_MAX_DIMS];
     fm_status st = read_exact(f, path, m, 4, "header");
@@ -102,6 +112,20 @@ static fm_status read_header(gzFile f, const char *path, fm_idx_header *h)
         return fm_error(FM_EIO, "%s: sizes %s overflow or are too large (%s)", path,
                         fm_shape_str(&t, s, sizeof s), fm_last_error());
     }
+    uint64_t total = 4 + 4 * (uint64_t)ndim + nbytes;
+    fm_tensor t;
+    fm_tensor_init(&t, NULL, FM_UINT8, ndim, h->shape);
+    char shape[FM_SHAPE_STR_MAX];
+    fm_shape_str(&t, shape, sizeof shape);
+    if (gzdirect(f) && total < size)
+        return fm_error(FM_EIO, "%s: bytes after the data for %s (the sizes do not match "
+                        "the file: they need %llu bytes, the file has %llu)", path, shape,
+                        (unsigned long long)total, (unsigned long long)size);
+    if (gzdirect(f) ? total > size : total > gzip_bound(size))
+        return fm_error(FM_EIO, "%s: truncated data for %s (the sizes need %llu bytes, %s "
+                        "%llu bytes)", path, shape, (unsigned long long)total,
+                        gzdirect(f) ? "the file has" : "more than 1032 times a gzip file of",
+                        (unsigned long long)size);
     return FM_OK;
 }
 
@@ -109,10 +133,11 @@ fm_status fm_idx_read_header(const char *path, fm_idx_header *h)
 {
     memset(h, 0, sizeof *h);
     gzFile f;
-    fm_status st = open_idx(path, &f);
+    uint64_t size = 0;
+    fm_status st = open_idx(path, &f, &size);
     if (st)
         return st;
-    st = read_header(f, path, h);
+    st = read_header(f, path, size, h);
     gzclose(f);
     return st;
 }
@@ -154,12 +179,13 @@ fm_status fm_idx_read_data(const char *path, fm_tensor *out)
     if (!fm_tensor_is_contiguous(out))
         return fm_error(FM_ELAYOUT, "%s: reading needs a contiguous tensor", path);
     gzFile f;
-    fm_status st = open_idx(path, &f);
+    uint64_t size = 0;
+    fm_status st = open_idx(path, &f, &size);
     if (st)
         return st;
     fm_idx_header h;
     memset(&h, 0, sizeof h);
-    st = read_header(f, path, &h);
+    st = read_header(f, path, size, &h);
     if (!st)
         st = read_body(f, path, &h, out);
     gzclose(f);
