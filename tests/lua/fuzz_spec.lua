@@ -352,7 +352,9 @@ describe("fuzzing", function()
   end)
 
   it("ran thousands of calls", function()
-    if os.getenv("FM_FUZZ_VERBOSE") then print(stats.ok, stats.err) end
+    -- the counts, always: a crash would have ended the run before this line
+    print(("\nrandom-call fuzzer: tried %d, returned %d, clean errors %d, crashes 0 (seed %s)")
+      :format(stats.ok + stats.err, stats.ok, stats.err, os.getenv("FM_FUZZ_SEED") or "12345"))
     assert.is_true(stats.ok + stats.err > 60000, tostring(stats.ok + stats.err))
   end)
 end)
