@@ -103,28 +103,25 @@ static fm_status read_header(gzFile f, const char *path, uint64_t size, fm_idx_h
     h->ndim = ndim;
     for (int d = 0; d < ndim; d++)
         h->shape[d] = big_endian32(m + 4 + 4 * d);
-    size_t nbytes;
-    if (fm_shape_nbytes(FM_UINT8, ndim, h->shape, &nbytes)) {
-        fm_tensor t;
-        t.ndim = ndim;
-        memcpy(t.shape, h->shape, sizeof t.shape);
-        char s[FM_SHAPE_STR_MAX];
-        return fm_error(FM_EIO, "%s: sizes %s overflow or are too large (%s)", path,
-                        fm_shape_str(&t, s, sizeof s), fm_last_error());
-    }
-    uint64_t total = 4 + 4 * (uint64_t)ndim + nbytes;
-    fm_tensor t;
-    fm_tensor_init(&t, NULL, FM_UINT8, ndim, h->shape);
+    fm_tensor t; /* only for fm_shape_str: the sizes may not make a tensor */
+    t.ndim = ndim;
+    memcpy(t.shape, h->shape, sizeof t.shape);
     char shape[FM_SHAPE_STR_MAX];
     fm_shape_str(&t, shape, sizeof shape);
-    if (gzdirect(f) && total < size)
+    size_t nbytes;
+    if (fm_shape_nbytes(FM_UINT8, ndim, h->shape, &nbytes))
+        return fm_error(FM_EIO, "%s: sizes %s overflow or are too large (%s)", path, shape,
+                        fm_last_error());
+    uint64_t total = 4 + 4 * (uint64_t)ndim + nbytes;
+    bool plain = gzdirect(f);
+    if (plain && total < size)
         return fm_error(FM_EIO, "%s: bytes after the data for %s (the sizes do not match "
                         "the file: they need %llu bytes, the file has %llu)", path, shape,
                         (unsigned long long)total, (unsigned long long)size);
-    if (gzdirect(f) ? total > size : total > gzip_bound(size))
+    if (plain ? total > size : total > gzip_bound(size))
         return fm_error(FM_EIO, "%s: truncated data for %s (the sizes need %llu bytes, %s "
                         "%llu bytes)", path, shape, (unsigned long long)total,
-                        gzdirect(f) ? "the file has" : "more than 1032 times a gzip file of",
+                        plain ? "the file has" : "more than 1032 times a gzip file of",
                         (unsigned long long)size);
     return FM_OK;
 }

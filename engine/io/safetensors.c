@@ -40,7 +40,7 @@ static bool json_uint(const cJSON *j, uint64_t *v)
 
 /* A tensor name holds no byte below 0x20 and no DEL (a NUL would cut the
  * name short, and names are printed in messages and used as Lua keys). */
-bool fm_st_name_ok(const char *name)
+static bool name_ok(const char *name)
 {
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
         if (*c < 0x20 || *c == 0x7f)
@@ -140,7 +140,7 @@ static fm_status parse_entry(const char *path, const cJSON *j, uint64_t buflen,
                              fm_safetensors_entry *e)
 {
     const char *name = j->string;
-    if (!fm_st_name_ok(name))
+    if (!name_ok(name))
         return fm_error(FM_EIO, "%s: a tensor name holds a control character",
                         path);
     if (!cJSON_IsObject(j))
@@ -441,7 +441,7 @@ static fm_status check_names(const char *path, int n, const char *const *names,
         if (!names[i] || strcmp(names[i], "__metadata__") == 0)
             return fm_error(FM_EVALUE, "%s: a tensor cannot be called '%s'", path,
                             names[i] ? names[i] : "(null)");
-        if (!fm_st_name_ok(names[i]))
+        if (!name_ok(names[i]))
             return fm_error(FM_EVALUE, "%s: tensor name '%s' holds a control character",
                             path, names[i]);
         if (as_int32 && as_int32[i] && tensors[i]->dtype != FM_INT64)

@@ -45,8 +45,6 @@ typedef struct {
 
 /* Opens path and validates the whole header. On failure st is released. */
 fm_status fm_safetensors_open(const char *path, fm_safetensors *st);
-/* True if name can be a tensor's name: no control character. */
-bool fm_st_name_ok(const char *name);
 /* Index of the entry called name, or -1 (a binary search: O(log n)). */
 int fm_safetensors_find(const fm_safetensors *st, const char *name);
 /* Reads entry i into out (contiguous, the entry's dtype and shape). */
