@@ -14,7 +14,7 @@
 #define FML_ST_READER "fm.SafetensorsReader"
 
 /* The names a save accepts for how to store a tensor: the dtype the tensor
- * must have and the stored type (docs/tensors.md, "Files"). */
+ * must have and the stored type (docs/files.md). */
 static const char *const STORE_NAMES[] = {"int32", "float16", "f16", "bfloat16", "bf16",
     "bool", "int64", "float32", "float64", "uint8", NULL};
 static const struct {
@@ -174,7 +174,7 @@ static fm_stored *stored_from_opts(lua_State *L, int idx, int n, const char **na
             const char **at = name ? bsearch(&name, names, (size_t)n, sizeof *names, cmp_str)
                                    : NULL;
             if (!at)
-                luaL_error(L, "safetensors.save: dtype names '%s', which is not a tensor "
+                luaL_error(L, "safetensors.save: opts.dtype names '%s', which is not a tensor "
                            "being saved", name ? name : luaL_typename(L, -2));
             int i = (int)(at - names), o = store_index(L, -1, "opts.dtype's entries");
             const fm_tensor *t = ts[i];
@@ -193,7 +193,7 @@ static fm_stored *stored_from_opts(lua_State *L, int idx, int n, const char **na
 }
 
 /* fm.safetensors.save(path, {name = tensor, ...} [, {key = "value"} [, opts]]):
- * opts.dtype = "f16" | "bf16" | ... or {name = "bf16", ...} (docs/tensors.md) */
+ * opts.dtype = "f16" | "bf16" | ... or {name = "bf16", ...} (docs/files.md) */
 static int l_st_save(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);

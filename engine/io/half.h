@@ -5,7 +5,7 @@
  * Widening to float32 is exact for every pattern: subnormals, infinities
  * and NaN payloads (shifted, never quieted) included, as numpy's
  * float16 -> float32 cast. Narrowing rounds to nearest, ties to even; see
- * half.c for overflow and NaN (docs/tensors.md, "Files").
+ * half.c for overflow and NaN (docs/files.md).
  */
 #ifndef FM_HALF_H
 #define FM_HALF_H

@@ -1,6 +1,6 @@
 /* stored.h — how a file stores a tensor's elements when that is not the
  * tensor's own dtype, and the conversions both ways (npy and safetensors
- * share them; docs/tensors.md, "Files").
+ * share them; docs/files.md).
  *
  *   stored           on disk                     tensor   writing (narrowing)
  *   FM_STORED_NATIVE the dtype's own bytes       any      a copy
