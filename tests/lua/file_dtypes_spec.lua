@@ -35,9 +35,7 @@ local prelude = [==[
 import json, os, struct, sys
 import numpy as np
 D = sys.argv[1]
-TORCH = sys.argv[2] == '1'
-if TORCH:
-    import torch
+TORCH = sys.argv[2] == '1'  # the scripts that compare with torch import it
 ST = {'F32': '<f4', 'F16': '<f2', 'BF16': '<u2', 'BOOL': '|b1', 'U8': '|u1', 'I64': '<i8'}
 def st_write(path, tensors):
     h, blobs, at = {}, [], 0
@@ -65,7 +63,9 @@ def same_bits(name, got, want, mask=None):
     if n:
         i = np.flatnonzero(bad)[:5]
         raise AssertionError('%s: %d differ, e.g. %s' % (name, n, [(hex(int(x)), hex(int(y))) for x, y in zip(got[i], want[i])]))
-def t_bits16(t): return t.contiguous().view(torch.int16).numpy().view(np.uint16)
+def t_bits16(t):
+    import torch
+    return t.contiguous().view(torch.int16).numpy().view(np.uint16)
 ]==]
 
 local function py(code)
@@ -123,6 +123,7 @@ for n in ('fm_h', 'fm_h_npy'):
 b = np.load(os.path.join(D, 'fm_b.npy')).view(np.uint32)
 same_bits('bf16 by definition', b, pat.astype(np.uint32) << 16)
 if TORCH:
+    import torch
     h16 = torch.from_numpy(pat.view(np.int16).copy())
     tf = bits32(h16.view(torch.float16).float().numpy())
     same_bits('fm_h vs torch', np.load(os.path.join(D, 'fm_h.npy')).view(np.uint32), tf,
@@ -165,6 +166,7 @@ nan = np.isnan(x)
 b = t['b'][1]
 assert np.isnan((b.astype(np.uint32) << 16).view(np.float32)[nan]).all(), 'a NaN did not stay a NaN'
 if TORCH:
+    import torch
     tb = t_bits16(torch.from_numpy(x).to(torch.bfloat16))
     same_bits('BF16 vs torch', b, tb, ~nan)
     th = t_bits16(torch.from_numpy(x).to(torch.float16))
