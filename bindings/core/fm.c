@@ -94,9 +94,27 @@ static int binary_path(char *out)
     return 1;
 }
 
+/* The directory of the fm modules that package.path (LUA_PATH) reaches, as
+ * when LuaRocks deploys them into its tree: <dir>/fm/prelude.lua. NULL if
+ * none. */
+static const char *searched_scripts_dir(lua_State *L)
+{
+    static char dir[4096];
+    const char *found = NULL;
+    int top = lua_gettop(L);
+    if (luaL_dostring(L, "local p = package.searchpath('fm.prelude', package.path)\n"
+                         "return p and p:match('^(.*)/fm/prelude%.lua$')") == LUA_OK &&
+        lua_type(L, -1) == LUA_TSTRING &&
+        (size_t)snprintf(dir, sizeof dir, "%s", lua_tostring(L, -1)) < sizeof dir)
+        found = dir;
+    lua_settop(L, top);
+    return found;
+}
+
 /* The scripts directory: the source tree's when this binary lives in the build
- * tree, the installed one otherwise (falling back to whichever exists). */
-static const char *scripts_dir(void)
+ * tree, the installed one otherwise (found from this binary's path, else at
+ * the configured prefix, else on package.path), else the source tree's. */
+static const char *scripts_dir(lua_State *L)
 {
     char binary[PATH_MAX];
     int in_build = 0;
@@ -111,13 +129,14 @@ static const char *scripts_dir(void)
         return relocated;
     if (has_fm_scripts(FM_SCRIPTS_INSTALL_DIR))
         return FM_SCRIPTS_INSTALL_DIR;
-    return FM_SCRIPTS_BUILD_DIR;
+    const char *searched = searched_scripts_dir(L);
+    return searched ? searched : FM_SCRIPTS_BUILD_DIR;
 }
 
 /* package.path = <scripts>/?.lua;<scripts>/?/init.lua;<old path> (once). */
 static void add_scripts_path(lua_State *L)
 {
-    const char *dir = scripts_dir();
+    const char *dir = scripts_dir(L);
     lua_getglobal(L, "package");
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);

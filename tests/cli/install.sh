@@ -65,6 +65,16 @@ check "lua5.4: fm.cli, then fm" "fm loaded by fm.cli:	false
 5	0.5	2.5
 $S/fm/train.lua" "$out"
 
+# fm.so and the modules in unrelated directories (as LuaRocks may deploy
+# them): fm.so takes the modules' directory from package.path
+mkdir -p "$TMP/split/c" "$TMP/split/l"
+cp "$MOD/fm.so" "$TMP/split/c/" && cp -r "$S/fm" "$TMP/split/l/"
+out=$(cd "$TMP" && WANT="$TMP/split/l/?.lua;$TMP/split/l/?/init.lua;" LUA_PATH="$TMP/split/l/?.lua;;" \
+      LUA_CPATH="$TMP/split/c/?.so;;" "${pre[@]}" lua5.4 -e '
+  local fm, want = require "fm", os.getenv "WANT"
+  print(package.path:sub(1, #want) == want, fm.nn ~= nil)' 2>&1)
+check "lua5.4: fm.so apart from its modules" "true	true" "$out"
+
 # 3. the installed fmlua: modules from the prefix, in place and moved
 cat > "$TMP/script.lua" <<'LUA'
 local o = require("fm.cli").parse(arg, {n = 3})
