@@ -1,6 +1,6 @@
 -- fmlua-0.1.0-1.rockspec — the fm module (fm.so and the Lua modules fm.*)
 -- and the fmlua executable, built with CMake (docs/install.md):
---   luarocks make fmlua-0.1.0-1.rockspec        -- from a checkout
+--   luarocks --lua-version=5.4 make fmlua-0.1.0-1.rockspec   -- from a checkout
 -- The C libraries come from the system (Debian: tools/packages/build.txt).
 rockspec_format = "3.0"
 package = "fmlua"
@@ -41,6 +41,8 @@ build = {
       CMAKE_BUILD_TYPE = "Release",
       CMAKE_INSTALL_PREFIX = "$(PREFIX)",
       BUILD_TESTING = "OFF",
+      -- the C library (libfm.a, headers, fmlua.pc) is for cmake --install
+      FM_INSTALL_ENGINE = "OFF",
       -- fm.so and fm/*.lua where LuaRocks deploys C and Lua modules from
       FM_LUA_CMOD_INSTALL_DIR = "$(LIBDIR)",
       FM_SCRIPTS_INSTALL_RELDIR = "$(LUADIR)",

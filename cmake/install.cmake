@@ -8,6 +8,12 @@
 install(TARGETS fmlua RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS fm_module LIBRARY DESTINATION ${FM_LUA_CMOD_INSTALL_DIR})
 install(DIRECTORY scripts/fm DESTINATION ${FM_SCRIPTS_INSTALL_RELDIR})
+# OFF in the rockspec: LuaRocks would deploy everything under lib/ as Lua
+# C modules; a rock is fmlua, fm.so and the modules
+option(FM_INSTALL_ENGINE "install libfm.a, its headers and fmlua.pc" ON)
+if(NOT FM_INSTALL_ENGINE)
+  return()
+endif()
 install(TARGETS fm_engine ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY engine/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/fmlua
         FILES_MATCHING PATTERN "*.h" PATTERN "*internal.h" EXCLUDE)
