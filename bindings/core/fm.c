@@ -54,20 +54,22 @@ static int has_fm_scripts(const char *dir)
  * binary was installed in, found by walking up from its directory (bin/fmlua,
  * lib/lua/5.4/fm.so, lib/<triplet>/lua/5.4/fm.so) to a directory whose
  * share/lua/5.4 holds fm/prelude.lua, so that `cmake --install --prefix P`
- * works wherever P is. NULL if none. */
+ * works wherever P is. An absolute FM_SCRIPTS_INSTALL_RELDIR (the rockspec's)
+ * does not move with the prefix: then the tree's standard share/lua/5.4,
+ * where LuaRocks deploys the modules. NULL if none. */
 static const char *relocated_scripts_dir(const char *binary)
 {
     static char dir[4096];
     char up[sizeof dir];
-    if (FM_SCRIPTS_INSTALL_RELDIR[0] == '/')
-        return NULL; /* an absolute datadir does not move with the prefix */
+    const char *tail = FM_SCRIPTS_INSTALL_RELDIR[0] == '/' ? "share/lua/5.4"
+                                                          : FM_SCRIPTS_INSTALL_RELDIR;
     snprintf(up, sizeof up, "%s", binary);
     for (int level = 0; level < 6; level++) {
         char *slash = strrchr(up, '/');
         if (!slash || slash == up)
             return NULL;
         *slash = '\0';
-        int n = snprintf(dir, sizeof dir, "%s/%s", up, FM_SCRIPTS_INSTALL_RELDIR);
+        int n = snprintf(dir, sizeof dir, "%s/%s", up, tail);
         if (n < 0 || (size_t)n >= sizeof dir)
             return NULL;
         if (has_fm_scripts(dir))
