@@ -107,9 +107,9 @@ function M.layout(fn, caps, ylabels, extra)
   local margin = 0
   for _, l in ipairs(ylabels) do margin = math.max(margin, utf8.len(l)) end
   local pw, ph = caps.width - margin - 2, caps.height - 2 - extra
-  if pw < 2 or ph < 1 then
+  if pw < 1 or ph < 1 then
     error(string.format("%s: a plot of %d x %d characters leaves no room to draw (width and "
-                          .. "height must leave at least 2 columns and 1 row inside the axes)",
+                          .. "height must leave at least 1 column and 1 row inside the axes)",
                         fn, caps.width, caps.height), 3)
   end
   return margin, pw, ph

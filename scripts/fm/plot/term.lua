@@ -136,14 +136,17 @@ function M.scatter(x, opts)
   return finish(opts, s, {nonfinite = n - good, outside = good - keep:sum():item()})
 end
 
--- ASCII for a curve's cell: where its dots are ("'" top, "-" middle, "."
--- bottom, "|" a steep part spanning the cell).
+-- ASCII for a curve's cell, by the rows of its lit dots: "|" when they span
+-- the cell, else "'", "-" or "." as their middle is high, central or low.
+local row_bits = {0x09, 0x12, 0x24, 0xC0}
 local function ascii_line(b)
-  local top, mid, low = b & 0x09 ~= 0, b & 0x36 ~= 0, b & 0xC0 ~= 0
-  if (top and low) or (top and mid and low) then return "|" end
-  if top and not mid then return "'" end
-  if low and not mid then return "." end
-  return "-"
+  local lo, hi
+  for r = 1, 4 do
+    if b & row_bits[r] ~= 0 then lo, hi = lo or r, r end
+  end
+  if hi - lo >= 3 then return "|" end
+  local mid = (lo + hi) / 2
+  return mid < 2 and "'" or mid > 3 and "." or "-"
 end
 
 local function is_values(v) return fm.is_tensor(v) or type(v) == "table" and v[1] ~= nil end

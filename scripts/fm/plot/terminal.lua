@@ -48,7 +48,8 @@ end
 -- character set; opts.color = false | true | 16 | 256 | 24 forces colour off,
 -- on (the detected depth, or 256 when detection says none), or a depth;
 -- opts.width/opts.height, else COLUMNS/LINES, else the terminal's size, else
--- 80 x 24. env(name) -> string; tty = {is_tty, columns, rows}.
+-- 80 x 25; a height from the terminal is one line less, for the prompt.
+-- env(name) -> string; tty = {is_tty, columns, rows}.
 function M.caps(opts, env, tty)
   env = env or os.getenv
   tty = tty or table.pack(fm._terminal(1))
@@ -63,7 +64,7 @@ function M.caps(opts, env, tty)
     error("fm.plot.term: color must be true, false, 16, 256 or 24, got " .. tostring(col), 3)
   end
   c.width = opts.width or positive_int(env("COLUMNS")) or tty[2] or 80
-  c.height = opts.height or positive_int(env("LINES")) or tty[3] or 24
+  c.height = opts.height or (positive_int(env("LINES")) or tty[3] or 25) - 1
   for _, k in ipairs{"width", "height"} do
     local v = c[k]
     if math.type(v) ~= "integer" or v < 1 then
