@@ -9,9 +9,12 @@ if ! command -v tmux >/dev/null; then
     echo "skip: tmux is not installed (apt-get install tmux)"
     exit 0
 fi
-SOCK="fmlua-termplot-test-$$"
+# one tmux server per part (a new server on a socket whose server is still
+# exiting can fail to start)
+SOCK="fmlua-termplot-test-$$-repl"
 tmux_() { tmux -L "$SOCK" "$@"; }
-trap 'tmux_ kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'for p in repl nocolor curve; do tmux -L "fmlua-termplot-test-$$-$p" kill-server 2>/dev/null; done
+      rm -rf "$TMP"' EXIT
 
 screen() { tmux_ capture-pane -p -S -500 2>/dev/null | grep -v '^$'; }
 screen_e() { tmux_ capture-pane -e -p -S -500 2>/dev/null; }
@@ -61,6 +64,7 @@ expect "REPL exits" "^EXIT=0$"
 tmux_ kill-server 2>/dev/null
 
 # NO_COLOR in a terminal: braille without colour
+SOCK="fmlua-termplot-test-$$-nocolor"
 tmux_ new-session -d -x 100 -y 30 \
     "NO_COLOR=1 LANG=C.UTF-8 '$FMLUA' -e 'fm = require \"fm\"; fm.plot.term.scatter(fm.tensor{{0, 1}, {1, 0}}, {width = 6, height = 4})'; echo DONE; sleep 60"
 expect "NO_COLOR run finished" "^DONE$"
@@ -87,6 +91,7 @@ local seconds = train.loop{steps = 400, progress = "curve", curve_height = 8, st
 end}
 io.open(arg[1], "w"):write(string.format("%d\n", math.ceil(seconds)))
 LUA
+SOCK="fmlua-termplot-test-$$-curve"
 # what the program wrote to the terminal, escapes and all (tmux pipe-pane)
 tmux_ new-session -d -x 100 -y 30 "sleep 0.5; LANG=C.UTF-8 '$FMLUA' '$TMP/loop.lua' '$TMP/seconds'; echo DONE; sleep 60"
 tmux_ pipe-pane -o "cat > '$TMP/loop.out'"
