@@ -165,6 +165,26 @@ describe("fm.plot.term.curve", function()
     assert.are.equal(lines("5.5 ┤  ", "4.5 ┤⠉⠉", "    └──", "     1 3"), s)
   end)
 
+  it("lights the same dots as drawing every segment, in runs per column", function()
+    local canvas = require "fm.plot.canvas"
+    fm.seed(5)
+    local n, dw, dh = 3000, 16, 12
+    local gx = (fm.rand(n) * (dw + 4) - 2):floor():totable()  -- some outside the raster
+    local gy = (fm.rand(n) * (dh + 4) - 2):floor():totable()
+    table.sort(gx)                                             -- many points per column
+    local ok = fm.rand(n):gt(0.05):totable()                   -- and breaks
+    local fast, slow = {}, {}
+    for k = 1, dw * dh do fast[k], slow[k] = 0, 0 end
+    canvas.trace(fast, dw, dh, gx, gy, ok)
+    for i = 1, n do
+      if ok[i] == 1 then
+        local j = (i > 1 and ok[i - 1] == 1) and i - 1 or i
+        canvas.line(slow, dw, dh, gx[j], gy[j], gx[i], gy[i])
+      end
+    end
+    for k = 1, dw * dh do assert.are.equal(slow[k] > 0, fast[k] > 0) end
+  end)
+
   it("skips NaN and, with ylog, values <= 0", function()
     local s, info = term.curve({1, 0 / 0, 3}, o{width = 20, height = 6})
     assert.are.equal(1, info.nonfinite)

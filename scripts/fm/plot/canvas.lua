@@ -61,6 +61,32 @@ function M.line(counts, dw, dh, x0, y0, x1, y1)
   end
 end
 
+-- trace(counts, dw, dh, gx, gy, ok): the dots of the line through the
+-- points (gx[i], gy[i]) where ok[i] == 1, broken where it is 0. Consecutive
+-- points in one dot column are a run: the segments between them light
+-- exactly the column's span from their lowest to their highest dot, so a run
+-- is one vertical line, and only the segment from one run to the next is
+-- drawn point to point. The same dots as segment by segment, in time
+-- O(n + dots) even when 10^6 points share 160 columns.
+function M.trace(counts, dw, dh, gx, gy, ok)
+  local run   -- {x, lo, hi, last y}
+  local function flush()
+    if run then M.line(counts, dw, dh, run[1], run[2], run[1], run[3]) end
+  end
+  for i = 1, #gx do
+    if ok[i] ~= 1 then flush(); run = nil
+    elseif run and gx[i] == run[1] then
+      local y = gy[i]
+      run[2], run[3], run[4] = math.min(run[2], y), math.max(run[3], y), y
+    else
+      flush()
+      if run then M.line(counts, dw, dh, run[1], run[4], gx[i], gy[i]) end
+      run = {gx[i], gy[i], gy[i], gy[i]}
+    end
+  end
+  flush()
+end
+
 -- grid(w, h): cells with ch (a string, " " when unset), fg and bg ({r, g, b}
 -- or nil for the terminal's own colours).
 function M.grid(w, h)

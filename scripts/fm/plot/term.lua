@@ -185,14 +185,9 @@ function M.curve(a, b, c)
   -- dot coordinates unclamped (a line leaving the limits is cut at the edge)
   local gx = ((x - xlim[1]) * ((dw - 1) / (xlim[2] - xlim[1]))):round():totable()
   local gy = ((ylim[2] - y) * ((dh - 1) / (ylim[2] - ylim[1]))):round():totable()
-  local okt, counts = ok:totable(), {}
+  local counts = {}
   for k = 1, dw * dh do counts[k] = 0 end
-  for i = 1, n do
-    if okt[i] == 1 then
-      local j = (i > 1 and okt[i - 1] == 1) and i - 1 or i
-      canvas.line(counts, dw, dh, gx[j], gy[j], gx[i], gy[i])
-    end
-  end
+  canvas.trace(counts, dw, dh, gx, gy, ok:totable())
   local g = dots_grid(caps, counts, pw, ph, ascii_line)
   if caps.depth then
     for k = 1, pw * ph do if g.ch[k] then g.fg[k] = terminal.palette[1] end end
