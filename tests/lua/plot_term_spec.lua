@@ -283,6 +283,11 @@ describe("fm.plot.term.heatmap", function()
     assert.are.equal("1 ┤\27[38;2;68;1;84m\27[48;2;253;231;37m▀\27[0m", first)
   end)
 
+  it("colours one pixel per cell in ASCII", function()
+    local s = term.heatmap(fm.tensor{{0, 1}}, o{width = 20, height = 8, color = 24, ascii = true})
+    assert.are.equal("1 +\27[48;2;68;1;84m \27[0m\27[48;2;253;231;37m \27[0m", s:match("^[^\n]*"))
+  end)
+
   it("averages blocks of a larger matrix", function()
     -- a 4 x 4 matrix on 2 x 2 cells: each the mean of a 2 x 2 block
     local z = fm.tensor{{0, 0, 4, 4}, {0, 0, 4, 4}, {8, 8, 12, 12}, {8, 8, 12, 12}}

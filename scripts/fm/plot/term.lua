@@ -175,8 +175,12 @@ function M.curve(a, b, c)
     error(string.format("%s: y has no finite values%s (all %d)", fn, opts.ylog and " > 0" or "", n), 2)
   end
   local xlim = bin.range(x, ok, bin.lim(opts.xlim, fn, "xlim"))
-  local ylim = bin.range(y, ok, opts.ylog and opts.ylim and
-    bin.lim({math.log(opts.ylim[1], 10), math.log(opts.ylim[2], 10)}, fn, "ylim") or bin.lim(opts.ylim, fn, "ylim"))
+  local ylim = bin.lim(opts.ylim, fn, "ylim")
+  if ylim and opts.ylog then
+    if ylim[1] <= 0 then error(fn .. ": ylim must be positive with ylog", 2) end
+    ylim = {math.log(ylim[1], 10), math.log(ylim[2], 10)}
+  end
+  ylim = bin.range(y, ok, ylim)
   local notes = bin.notes(n - good, 0, opts.ylog and "values (<= 0)" or "values")
   local yl = function(v) return number(opts.ylog and 10 ^ v or v) end
   local ylabels = {yl(ylim[2]), yl(ylim[1])}
@@ -317,25 +321,23 @@ local function field_values(f, opts, fn, px, py, xlim, ylim)
   return v:totable()
 end
 
--- The pixel values on the grid: half blocks ("▀", the top pixel as the
--- foreground, the bottom one as the background) in colour, else one shade
--- per cell.
-local function paint_heat(caps, vals, lo, hi, pw, ph, px)
+-- The pixel values on the grid: in Unicode colour, half blocks ("▀", the top
+-- pixel as the foreground, the bottom one as the background); in ASCII
+-- colour, a space on the pixel's colour; else one shade per cell.
+local function paint_heat(caps, vals, lo, hi, pw, ph)
   local g = canvas.grid(pw, ph)
   local function u(v) return hi > lo and (v - lo) / (hi - lo) or 0.5 end
+  local function colour(v) return v == v and terminal.viridis(u(v)) or nil end
   local set = caps.unicode and shades.unicode or shades.ascii
   for r = 0, ph - 1 do
     for c = 1, pw do
       local k = r * pw + c
-      if caps.depth then
-        local top, low = vals[2 * r * px + c], vals[(2 * r + 1) * px + c]
-        g.ch[k] = caps.unicode and "▀" or " "
-        if top == top then g.fg[k] = terminal.viridis(u(top)) end
-        if low == low then g.bg[k] = terminal.viridis(u(low)) end
-        if not caps.unicode then g.bg[k] = g.fg[k] end
-      else
-        local v = vals[k]
-        if v == v then g.ch[k] = set[math.min(#set, math.floor(u(v) * #set) + 1)] end
+      if caps.depth and caps.unicode then
+        g.ch[k], g.fg[k], g.bg[k] = "▀", colour(vals[2 * r * pw + c]), colour(vals[(2 * r + 1) * pw + c])
+      elseif caps.depth then
+        g.bg[k] = colour(vals[k])
+      elseif vals[k] == vals[k] then
+        g.ch[k] = set[math.min(#set, math.floor(u(vals[k]) * #set) + 1)]
       end
     end
   end
@@ -383,7 +385,7 @@ function M.heatmap(z, opts)
   local ylabels = {number(ylim[2]), number(ylim[1])}
   if not is_field and not opts.ylim then ylabels = {"1", tostring(rows)} end
   local margin, pw, ph = canvas.layout(fn, caps, ylabels, 1 + (opts.title and 1 or 0))
-  local sub = caps.depth and 2 or 1   -- pixel rows per cell
+  local sub = (caps.depth and caps.unicode) and 2 or 1   -- pixel rows per cell
   if not is_field then pw, ph = math.min(pw, cols), math.min(ph, (rows + sub - 1) // sub) end
   local px, py = pw, ph * sub
   local vals = is_field and field_values(z, opts, fn, px, py, xlim, ylim)
@@ -399,7 +401,7 @@ function M.heatmap(z, opts)
   local range = bin.lim(opts.range, fn, "range") or {lo, hi}
   local notes = {scale(caps, range[1], range[2])}
   if bad > 0 then notes[2] = string.format("%d pixels with NaN or inf left blank", bad) end
-  local g = paint_heat(caps, vals, range[1], range[2], pw, ph, px)
+  local g = paint_heat(caps, vals, range[1], range[2], pw, ph)
   local xlabels = {number(xlim[1]), number(xlim[2])}
   if not is_field and not opts.xlim then xlabels = {"1", tostring(cols)} end
   local s = canvas.frame(canvas.rows(g, caps.depth), {
