@@ -126,6 +126,9 @@ describe("fm.plot.term.scatter", function()
     assert.matches("x has no finite points %(all 2", err(term.scatter, fm.full(2, 2, 0 / 0), o()))
     assert.matches("labels must hold one value per point %(2%), got 3",
                    err(term.scatter, fm.zeros(2, 2), o{labels = {1, 2, 3}}))
+    assert.matches("labels must be finite numbers", err(term.scatter, fm.zeros(2, 2), o{labels = {1, 0 / 0}}))
+    assert.matches("labels has 100 distinct values, at most 64",
+                   err(term.scatter, fm.zeros(100, 2), o{labels = fm.arange(0, 100)}))
     assert.matches("xlim must be {lo, hi} with lo < hi", err(term.scatter, fm.zeros(2, 2), o{xlim = {1, 0}}))
     assert.matches("x must be a tensor or a table of numbers, got string", err(term.scatter, "x", o()))
     assert.matches("options table expected, got number", err(term.scatter, fm.zeros(2, 2), 3))

@@ -66,6 +66,11 @@ function M.range(v, ok, given)
   return {lo, hi}
 end
 
+-- total(mask): how many ones, as a Lua integer
+function M.total(mask)
+  return math.tointeger(mask:sum():item())
+end
+
 -- inside(v, lim): 1 where lo <= v <= hi (0 for NaN).
 function M.inside(v, lim)
   return v:ge(lim[1]) * v:le(lim[2])

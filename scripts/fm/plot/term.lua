@@ -56,8 +56,13 @@ local label_symbols = {"*", "o", "+", "x", "#", "@", "%", "&", "=", "~"}
 
 -- Colours (and ASCII symbols) of labelled points: each cell takes the label
 -- with the most points among its dots; the legend names them.
+local max_labels = 64
 local function paint_labels(caps, g, labels, index, keep, size, notes)
   local values = distinct(labels)
+  if #values > max_labels then
+    error(string.format("fm.plot.term.scatter: labels has %d distinct values, at most %d "
+                          .. "(a label is a class, not a value to colour by)", #values, max_labels), 3)
+  end
   local best, owner = {}, {}
   for i, v in ipairs(values) do
     local _, sums = canvas.braille_cells(bin.count(index, keep, size, labels:eq(v)), g.w, g.h)
@@ -112,15 +117,19 @@ function M.scatter(x, opts)
     error(string.format("%s: labels must hold one value per point (%d), got %d", fn, n,
                         labels:shape()[1]), 2)
   end
+  if labels and bin.total(labels:isfinite()) < n then
+    error(fn .. ": labels must be finite numbers (a NaN or inf label has no colour)", 2)
+  end
   local caps = terminal.caps(opts)
   local px, py = x:select(2, 1), x:select(2, 2)
   local ok = x:isfinite():sum(2):eq(2)
-  local good = ok:sum():item()
+  local good = bin.total(ok)
   if good == 0 then error(string.format("%s: x has no finite points (all %d have NaN or inf)", fn, n), 2) end
   local xlim = bin.range(px, ok, bin.lim(opts.xlim, fn, "xlim"))
   local ylim = bin.range(py, ok, bin.lim(opts.ylim, fn, "ylim"))
   local keep = ok * bin.inside(px, xlim) * bin.inside(py, ylim)
-  local notes = bin.notes(n - good, good - keep:sum():item(), "points")
+  local outside = good - bin.total(keep)
+  local notes = bin.notes(n - good, outside, "points")
   local ylabels = {number(ylim[2]), number(ylim[1])}
   local extra = #notes + (opts.title and 1 or 0) + (labels and 1 or 0)
   local margin, pw, ph = canvas.layout(fn, caps, ylabels, extra)
@@ -133,7 +142,7 @@ function M.scatter(x, opts)
   local s = canvas.frame(canvas.rows(g, caps.depth), {
     margin = margin, width = pw, ylabels = ylabels, unicode = caps.unicode,
     xlabels = {number(xlim[1]), number(xlim[2])}, title = opts.title, notes = notes})
-  return finish(opts, s, {nonfinite = n - good, outside = good - keep:sum():item()})
+  return finish(opts, s, {nonfinite = n - good, outside = outside})
 end
 
 -- ASCII for a curve's cell, by the rows of its lit dots: "|" when they span
@@ -170,7 +179,7 @@ function M.curve(a, b, c)
   if opts.ylog then y = fm.where(y:gt(0), y, 0 / 0):log() / math.log(10) end
   local caps = terminal.caps(opts)
   local ok = x:isfinite() * y:isfinite()
-  local good = ok:sum():item()
+  local good = bin.total(ok)
   if good == 0 then
     error(string.format("%s: y has no finite values%s (all %d)", fn, opts.ylog and " > 0" or "", n), 2)
   end
@@ -242,11 +251,11 @@ function M.hist(x, opts)
   local n = x:shape()[1]
   local caps = terminal.caps(opts)
   local ok = x:isfinite()
-  local good = ok:sum():item()
+  local good = bin.total(ok)
   if good == 0 then error(string.format("%s: x has no finite values (all %d are NaN or inf)", fn, n), 2) end
   local range = bin.range(x, ok, bin.lim(opts.range, fn, "range"))
   local keep = ok * bin.inside(x, range)
-  local inside = keep:sum():item()
+  local inside = bin.total(keep)
   local notes = bin.notes(n - good, good - inside, "values")
   -- the y labels depend on the counts, the counts on the bins, the bins on
   -- the width: count with the bins asked for (or the default), then lay out
