@@ -8,10 +8,14 @@
  *   fm._lock(path) -> lock | nil, message, holder_pid   (lock:release(),
  *       also on __gc and __close; releasing removes the lock file)
  *   fm._tmp_infix() -> ".tmp-<pid>@<host>-"
- *   fm._clean_temps(dir) -> n   removes dead writers' temporaries in dir */
+ *   fm._clean_temps(dir) -> n   removes dead writers' temporaries in dir
+ *   fm._terminal(fd) -> is_tty, columns, rows   (the size from ioctl
+ *       TIOCGWINSZ, nil when fd is not a terminal or reports none; used by
+ *       fm.plot.term, docs/plots.md) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +74,20 @@ static int l_pid(lua_State *L)
     return 1;
 }
 
+static int l_terminal(lua_State *L)
+{
+    lua_Integer fd = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, fd >= 0 && fd <= 1024, 1, "a file descriptor number expected");
+    int tty = isatty((int)fd);
+    lua_pushboolean(L, tty);
+    struct winsize ws;
+    if (!tty || ioctl((int)fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0)
+        return 1;
+    lua_pushinteger(L, ws.ws_col);
+    lua_pushinteger(L, ws.ws_row);
+    return 3;
+}
+
 static int l_tmp_infix(lua_State *L)
 {
     char buf[160];
@@ -116,7 +134,8 @@ static int lock_held(lua_State *L)
 static const luaL_Reg system_functions[] = {
     {"clock", l_clock}, {"memory", l_memory}, {"nproc", l_nproc},
     {"threads", l_threads}, {"pid", l_pid}, {"_lock", l_lock},
-    {"_tmp_infix", l_tmp_infix}, {"_clean_temps", l_clean_temps}, {NULL, NULL}};
+    {"_tmp_infix", l_tmp_infix}, {"_clean_temps", l_clean_temps},
+    {"_terminal", l_terminal}, {NULL, NULL}};
 
 void fmL_open_system(lua_State *L)
 {

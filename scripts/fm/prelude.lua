@@ -31,6 +31,15 @@ fm.metrics.nll = function(x, dist)
   return -dist:log_prob(x):mean():item()
 end
 
+-- fm.plot.term: plots in the terminal (scripts/fm/plot/term.lua,
+-- docs/plots.md), loaded on first use.
+setmetatable(fm.plot, {__index = function(plot, key)
+  if key ~= "term" then return nil end
+  local term = require "fm.plot.term"
+  rawset(plot, key, term)
+  return term
+end})
+
 -- path:flow_map(gmm): the exact flow map of the path's marginal field onto
 -- a mixture (scripts/fm/flow_map.lua), a Lua method of the C path type.
 debug.getregistry()["fm.Path"].__index.flow_map = function(path, gmm, opts)

@@ -29,7 +29,9 @@ end
 
 -- loop(o): o.steps, o.step(i) -> loss (a number or a 1-element tensor),
 -- o.run (logs {loss} every o.log_every steps), o.label, o.extra(i) -> table
--- of further values to log. Returns the wall time in seconds.
+-- of further values to log, o.progress = "curve" (on a terminal, the loss
+-- curve redrawn in place of the progress bar; scripts/fm/progress.lua,
+-- docs/plots.md) with o.curve_height lines. Returns the wall time in seconds.
 --
 -- Bad numbers (docs/reliability.md, "Bad numbers"): a step is bad when its
 -- loss is NaN or inf, when it diverged (|loss| > o.divergence *
@@ -61,7 +63,11 @@ function M.loop(o)
   end
   local factor = o.divergence == nil and 1e10 or o.divergence
   local max_skips = o.max_skips or 100
-  local bar = progress.new(o.steps, { label = o.label or "train" })
+  if o.progress ~= nil and o.progress ~= "bar" and o.progress ~= "curve" then
+    error("fm.train.loop: progress must be \"bar\" or \"curve\", got " .. tostring(o.progress), 2)
+  end
+  local bar = progress.new(o.steps, { label = o.label or "train", curve = o.progress == "curve",
+                                      curve_height = o.curve_height })
   local every = o.log_every or math.max(1, o.steps // 200)
   local ck_every = o.checkpoint and (o.checkpoint_every or math.max(1, o.steps // 10))
   local bound, skipped, in_row = nil, 0, 0
