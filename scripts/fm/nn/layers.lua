@@ -299,11 +299,21 @@ return function(nn)
     return run(self, l:dim() == 0 and l:reshape(1) or l)
   end
   --- emb:drop(labels, p): each label replaced by emb.null with probability p.
+  -- p: a number or a one-element tensor of any dtype, in [0, 1]. The labels
+  -- keep their shape and come back as int64, whatever dtype they came in.
   function Embedding:drop(labels, p)
-    assert(self.null, "emb:drop: an embedding made with {classes=, dim=} has a null label")
+    if not self.null then
+      error("emb:drop: this embedding has no null label (make it with " ..
+        "fm.nn.Embedding{classes =, dim =})", 2)
+    end
+    if fm.is_tensor(p) and p:numel() == 1 then p = p:item() end
+    if type(p) ~= "number" or not (p >= 0 and p <= 1) then
+      error("emb:drop: bad argument #2 'p' (a probability in [0, 1] expected, got " ..
+        require("fm.args").describe(p) .. ")", 2)
+    end
     labels = labels_of(labels)
-    local keep = fm.rand({labels:numel()}, "float64"):ge(p):to("int64")
-    return labels:reshape(-1) * keep + (1 - keep) * self.null
+    local dropped = fm.rand(labels:shape(), "float64"):lt(p)
+    return fm.where(dropped, self.null, labels)
   end
   function Embedding:extra_repr()
     local s = self.weight:shape()
