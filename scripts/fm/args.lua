@@ -10,9 +10,11 @@
 --   opts = args.opts("fm.loss.cfm", 4, opts)            -- nil or a table -> table
 --   opts = args.opts("fm.images", 1, opts, {split = true, dir = true})  -- known keys
 --
+--   args.fail("fm.loss.cfm", 3, "z", "an (n, d) tensor", z)   -- any other expectation
+--
 -- Kinds: "tensor", "table", "number", "integer", "string", "boolean",
 -- "function", "callable" (a function or anything with __call), "options"
--- (a table), "any"; alternatives joined by "|" ("tensor|number"); a
+-- (a table), "object" (a table or userdata), "any"; alternatives joined by "|" ("tensor|number"); a
 -- trailing "?" also allows nil. Errors are raised at `level` (default 3:
 -- the caller of the public function that called check).
 local fm = require "fm"
@@ -35,6 +37,7 @@ local tests = {
   boolean = function(v) return type(v) == "boolean" end,
   ["function"] = function(v) return type(v) == "function" end,
   callable = is_callable,
+  object = function(v) return type(v) == "table" or type(v) == "userdata" end,
   any = function(v) return v ~= nil end,
 }
 
@@ -42,7 +45,8 @@ local names = {
   tensor = "a tensor", table = "a table", options = "an options table",
   number = "a number", integer = "an integer", string = "a string",
   boolean = "a boolean", ["function"] = "a function",
-  callable = "a function or callable object", any = "a value",
+  callable = "a function or callable object", object = "an object (table or userdata)",
+  any = "a value",
 }
 
 --- What v is, for a message: "int64 tensor (256,)", "function", "number 3".
@@ -81,6 +85,13 @@ local function expected(p)
   return table.concat(parts, " or ")
 end
 
+--- Raises "fname: bad argument #argn 'name' (<what> expected, got <v>)",
+-- for expectations that are not a kind ("an (n, d) tensor").
+function M.fail(fname, argn, name, what, v, level)
+  error(("%s: bad argument #%d '%s' (%s expected, got %s)"):format(fname, argn, name,
+    what, M.describe(v)), (level or 2) + 1)
+end
+
 --- Raises "fname: bad argument #argn 'name' (<kind> expected, got <what>)"
 -- unless v is of the kind; returns v.
 function M.check(fname, argn, name, v, kind, level)
@@ -89,8 +100,7 @@ function M.check(fname, argn, name, v, kind, level)
   for _, k in ipairs(p) do
     if tests[k](v) then return v end
   end
-  error(("%s: bad argument #%d '%s' (%s expected, got %s)"):format(fname, argn, name,
-    expected(p), M.describe(v)), level or 3)
+  M.fail(fname, argn, name, expected(p), v, (level or 3))
 end
 
 --- The options table at argument #argn: nil gives {}, a table is returned
@@ -112,6 +122,32 @@ function M.opts(fname, argn, opts, known, level)
     end
   end
   return opts
+end
+
+--- The labels and the options of a loss from its arguments after the data
+-- batch z (argument #argn is a, #argn + 1 is b): a tensor at #argn is the
+-- labels, as a data set's :sample returns them beside the points, and the
+-- options follow it; otherwise #argn is the options, which may hold
+-- opts.labels. The labels must have one entry per row of z. Returns
+-- labels (or nil), opts (a table).
+function M.labels_and_opts(fname, argn, z, a, b, level)
+  level = level or 3
+  local labels, opts, oargn = nil, a, argn
+  if fm.is_tensor(a) then labels, opts, oargn = a, b, argn + 1
+  elseif b ~= nil then
+    M.check(fname, argn, "labels", a, "tensor", level + 1)
+  end
+  opts = M.opts(fname, oargn, opts, nil, level + 1)
+  M.check(fname, oargn, "opts.labels", opts.labels, "tensor?", level + 1)
+  if labels and opts.labels then
+    error(("%s: labels given twice (argument #%d and opts.labels)"):format(fname, argn), level)
+  end
+  labels = labels or opts.labels
+  if labels ~= nil and (labels:dim() == 0 or #labels ~= #z) then
+    error(("%s: %d labels for %d points (%s)"):format(fname, labels:dim() == 0 and 1 or #labels,
+      #z, M.describe(labels)), level)
+  end
+  return labels, opts
 end
 
 return M

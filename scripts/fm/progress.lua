@@ -9,6 +9,7 @@
 --
 -- FM_PROGRESS=bar|lines|off overrides the detection (off: print nothing).
 local fm = require "fm"
+local args = require "fm.args"
 local M = {}
 local P = {}
 P.__index = P
@@ -39,7 +40,8 @@ M.duration = duration
 -- opts.mode ("bar" | "lines" | "off"), opts.width (bar cells, 24),
 -- opts.lines (how many plain lines over the run, 10).
 function M.new(total, opts)
-  opts = opts or {}
+  args.check("fm.progress.new", 1, "total", total, "number?")
+  opts = args.opts("fm.progress.new", 2, opts)
   local now = fm.clock()
   return setmetatable({
     total = total, label = opts.label or "", out = opts.out or io.stdout,

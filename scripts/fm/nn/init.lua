@@ -10,6 +10,7 @@
 --   initializers.lua  torch.nn.init's formulas
 -- and here: checkpoints, fm.save / fm.load.
 local fm = require "fm"
+local args = require "fm.args"
 
 local nn = require "fm.nn.module"
 local is_module = nn.is_module
@@ -31,7 +32,9 @@ end
 -- safetensors file (atomic), parameters under their names, optimiser state
 -- under "optim.<name>.<state>".
 function nn.save(path, obj, opts)
-  opts = opts or {}
+  args.check("fm.nn.save", 1, "path", path, "string")
+  args.check("fm.nn.save", 2, "obj", obj, "object")
+  opts = args.opts("fm.nn.save", 3, opts)
   local out = {}
   for k, t in pairs(tensors_of(obj)) do out[k] = t end
   local meta = {}
