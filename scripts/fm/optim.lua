@@ -195,12 +195,14 @@ optim.schedule = schedule
 function schedule.constant() return function(_, base) return base end end
 --- linear_warmup{warmup = W}: base * min(1, step / W).
 function schedule.linear_warmup(o)
+  args.check("fm.optim.schedule.linear_warmup", 1, "o", o, "options")
   local w = assert(o and o.warmup, "linear_warmup{warmup=} expected")
   return function(step, base) return base * math.min(1, step / w) end
 end
 --- cosine{total = T, min_lr = 0, warmup = 0}: linear warm-up, then
 -- min_lr + (base - min_lr) (1 + cos(pi p)) / 2, p = (step - warmup) / (T - warmup).
 function schedule.cosine(o)
+  args.check("fm.optim.schedule.cosine", 1, "o", o, "options")
   local total = assert(o and o.total, "cosine{total=} expected")
   local min_lr, w = o.min_lr or 0, o.warmup or 0
   return function(step, base)
@@ -213,6 +215,9 @@ end
 --- fm.optim.scheduler(opt, schedule [, base_lr]) -> s; s:step() advances one
 -- step and sets opt's lr (call it once per optimiser step, before opt:step()).
 function optim.scheduler(opt, sched, base_lr)
+  args.check("fm.optim.scheduler", 1, "opt", opt, "table")
+  args.check("fm.optim.scheduler", 2, "schedule", sched, "callable")
+  args.check("fm.optim.scheduler", 3, "base_lr", base_lr, "number?")
   local s = {opt = opt, schedule = sched, base_lr = base_lr or opt:get_lr(), count = 0}
   function s:step()
     self.count = self.count + 1
