@@ -52,6 +52,10 @@ fm_tensor *fmL_newtensor(lua_State *L, const char *fname, fm_dtype dtype,
                          int ndim, const int64_t *shape);
 /* Pushes a new tensor with src's shape and dtype (contents uninitialised). */
 fm_tensor *fmL_newlike(lua_State *L, const char *fname, const fm_tensor *src);
+/* Pushes the tensor at idx converted to dtype (itself when it has that
+ * dtype); a float conversion is recorded for autograd as "to_dtype", so
+ * gradients return in the original dtype. */
+fm_tensor *fmL_pushconverted(lua_State *L, int idx, fm_dtype dtype, const char *fname);
 /* Pushes a view described by v over the storage of the tensor at base_idx. */
 fm_tensor *fmL_newview(lua_State *L, int base_idx, const fm_tensor *v);
 

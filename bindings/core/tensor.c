@@ -576,17 +576,24 @@ static int m_zero(lua_State *L)
     return 1;
 }
 
-static int convert(lua_State *L, fm_dtype dtype, const char *fname)
+fm_tensor *fmL_pushconverted(lua_State *L, int idx, fm_dtype dtype, const char *fname)
 {
-    fm_tensor *t = fmL_checktensor(L, 1);
+    idx = lua_absindex(L, idx);
+    fm_tensor *t = fmL_checktensor(L, idx);
     if (t->dtype == dtype) {
-        lua_settop(L, 1);
-        return 1;
+        lua_pushvalue(L, idx);
+        return t;
     }
     fm_tensor *c = fmL_newtensor(L, fname, dtype, t->ndim, t->shape);
     fmL_check(L, fm_copy(c, t), fname);
-    if (fm_dtype_is_float(dtype) && fmL_needs_grad(L, 1, (int[]){1}))
-        fmL_record(L, "to_dtype", lua_gettop(L), 1, (int[]){1}, 0);
+    if (fm_dtype_is_float(dtype) && fmL_needs_grad(L, 1, (int[]){idx}))
+        fmL_record(L, "to_dtype", lua_gettop(L), 1, (int[]){idx}, 0);
+    return c;
+}
+
+static int convert(lua_State *L, fm_dtype dtype, const char *fname)
+{
+    fmL_pushconverted(L, 1, dtype, fname);
     return 1;
 }
 

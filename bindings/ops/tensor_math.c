@@ -42,24 +42,44 @@ static void check_on(lua_State *L, fm_status st, const char *name, const fm_tens
                ? "; convert first with :to(\"float32\")" : "");
 }
 
-/* a op b where either side may be a number; records autograd. */
+/* Replaces the tensor at idx by its conversion to dtype (a no-op when it
+ * has it); autograd sees a "to_dtype" node in between. */
+static fm_tensor *promote_at(lua_State *L, int idx, fm_dtype dtype, const char *name)
+{
+    fm_tensor *t = fmL_pushconverted(L, idx, dtype, name);
+    lua_replace(L, idx);
+    return t;
+}
+
+/* tensor op tensor, both converted to the promoted dtype first. */
+static int binary_tensors(lua_State *L, fm_binop op, const char *name, bool differentiable)
+{
+    fm_tensor *a = fmL_checktensor(L, 1), *b = fmL_checktensor(L, 2);
+    fm_dtype dtype;
+    if (fm_promote(op, a->dtype, b->dtype, &dtype) != FM_OK)
+        check_same_dtype(L, name, a, b);
+    int ndim;
+    int64_t shape[FM_MAX_DIMS];
+    if (fm_broadcast_shape(a, b, &ndim, shape) != FM_OK)
+        shape_error(L, name, a, b);
+    a = promote_at(L, 1, dtype, name);
+    b = promote_at(L, 2, dtype, name);
+    fm_tensor *out = fmL_newtensor(L, name, dtype, ndim, shape);
+    check_on(L, fm_binary(op, a, b, out), name, a);
+    if (differentiable && fmL_needs_grad(L, 2, (int[]){1, 2}))
+        fmL_record(L, name, 3, 2, (int[]){1, 2}, 0);
+    return 1;
+}
+
+/* a op b where either side may be a number, by the promotion rules of
+ * engine/ops/promote.c; records autograd. */
 static int binary(lua_State *L, fm_binop op, const char *name, bool differentiable)
 {
     fm_tensor *a = fmL_testtensor(L, 1), *b = fmL_testtensor(L, 2);
     char rule[32];
     lua_settop(L, 2);
-    if (a && b) {
-        check_same_dtype(L, name, a, b);
-        int ndim;
-        int64_t shape[FM_MAX_DIMS];
-        if (fm_broadcast_shape(a, b, &ndim, shape) != FM_OK)
-            shape_error(L, name, a, b);
-        fm_tensor *out = fmL_newtensor(L, name, a->dtype, ndim, shape);
-        check_on(L, fm_binary(op, a, b, out), name, a);
-        if (differentiable && fmL_needs_grad(L, 2, (int[]){1, 2}))
-            fmL_record(L, name, 3, 2, (int[]){1, 2}, 0);
-        return 1;
-    }
+    if (a && b)
+        return binary_tensors(L, op, name, differentiable);
     int ti = a ? 1 : 2, si = a ? 2 : 1;
     fm_tensor *t = a ? a : b;
     if (!t)
@@ -68,6 +88,7 @@ static int binary(lua_State *L, fm_binop op, const char *name, bool differentiab
         return luaL_error(L, "%s: bad operand #%d (number or tensor expected, got %s)",
                           name, si, luaL_typename(L, si));
     double s = lua_tonumber(L, si);
+    t = promote_at(L, ti, fm_promote_scalar(op, t->dtype, !lua_isinteger(L, si)), name);
     fm_tensor *out = fmL_newlike(L, name, t);
     check_on(L, fm_binary_scalar(op, t, s, !a, out), name, t);
     if (differentiable && fmL_needs_grad(L, 1, (int[]){ti})) {

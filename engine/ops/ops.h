@@ -48,6 +48,12 @@ const char *fm_unop_name(fm_unop op);     /* "exp", "silu", ... */
 /* Shape of broadcasting a with b (NumPy rules, aligned at the last dim). */
 fm_status fm_broadcast_shape(const fm_tensor *a, const fm_tensor *b, int *ndim,
                              int64_t *shape);
+/* The dtype a op b computes in, by NumPy's promotion rules (promote.c,
+ * docs/tensors.md): FM_ETYPE when uint8 is mixed with another dtype. */
+fm_status fm_promote(fm_binop op, fm_dtype a, fm_dtype b, fm_dtype *out);
+/* The dtype of tensor op number (either order); the number is weak: only a
+ * non-integer number (a Lua float) turns int64 into float64. */
+fm_dtype fm_promote_scalar(fm_binop op, fm_dtype t, bool float_scalar);
 /* out = a op b, broadcasting; out has the broadcast shape and a's dtype.
  * out may alias a or b when it has the same shape and layout (in place). */
 fm_status fm_binary(fm_binop op, const fm_tensor *a, const fm_tensor *b,

@@ -11,6 +11,7 @@
 -- dtype. A non-Gaussian source gives a data-to-data flow (moons -> 8
 -- gaussians): with the linear path, x_t = t z + (1 - t) x0, target z - x0.
 local fm = require "fm"
+local args = require "fm.args"
 
 local M = {}
 
@@ -74,7 +75,8 @@ local Bridge = {}
 Bridge.__index = Bridge
 
 function M.bridge(sigma, opts)
-  opts = opts or {}
+  args.check("fm.coupling.bridge", 1, "sigma", sigma, "number")
+  opts = args.opts("fm.coupling.bridge", 2, opts)
   assert(type(sigma) == "number" and sigma >= 0, "fm.coupling.bridge: sigma >= 0 expected")
   local kind = opts.kind or "sb"
   assert(kind == "sb" or kind == "constant", "fm.coupling.bridge: kind is \"sb\" or \"constant\"")

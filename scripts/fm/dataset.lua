@@ -9,6 +9,7 @@
 --   for xb, yb in fm.data.batches(d, {batch = 128, shuffle = true, seed = 1,
 --                                     drop_last = false, epochs = 1}) do ... end
 local fm = require "fm"
+local args = require "fm.args"
 
 local M = {}
 
@@ -43,7 +44,8 @@ end
 
 --- an (n, d) array, or (n,) taken as (n, 1); labels = a second .npy (opt.)
 function M.from_npy(path, opts)
-  opts = opts or {}
+  args.check("fm.data.from_npy", 1, "path", path, "string")
+  opts = args.opts("fm.data.from_npy", 2, opts)
   local ok, x = pcall(fm.load_npy, path)
   if not ok then error(("fm.data.from_npy: %s: %s"):format(path, x), 2) end
   if x:dim() == 1 then x = x:reshape(#x, 1) end
@@ -76,7 +78,8 @@ end
 -- columns (names or indices; default all but the label), label (a column
 -- whose values become int64 labels), dtype. Errors name the file and line.
 function M.from_csv(path, opts)
-  opts = opts or {}
+  args.check("fm.data.from_csv", 1, "path", path, "string")
+  opts = args.opts("fm.data.from_csv", 2, opts)
   local f, err = io.open(path, "r")
   if not f then error("fm.data.from_csv: " .. err, 2) end
   local names, rows, labels, width = nil, {}, {}, nil
@@ -149,7 +152,8 @@ end
 -- global one is left as it was), drop_last (skip a short last batch),
 -- epochs (default 1; math.huge for an endless stream).
 function M.batches(x, opts)
-  opts = opts or {}
+  args.check("fm.data.batches", 1, "x", x, "object")
+  opts = args.opts("fm.data.batches", 2, opts)
   local labels = opts.labels
   if not fm.is_tensor(x) then
     labels = labels or (x.labels and x:labels())

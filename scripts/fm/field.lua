@@ -10,6 +10,7 @@
 -- offers one (net:fused()) or for fm.field.mlp{...}, else the Lua call once
 -- per stage for the batch.
 local fm = require "fm"
+local args = require "fm.args"
 
 local M = {}
 local Field = {}
@@ -32,8 +33,8 @@ end
 -- opts), as fm.nn.unet: opts.labels are its class labels, nil the null
 -- label).
 function M.new(net, opts)
-  assert(net ~= nil, "fm.field: a network is required")
-  return setmetatable({net = net, opts = opts or {}}, Field)
+  args.check("fm.field", 1, "net", net, "callable|object")
+  return setmetatable({net = net, opts = args.opts("fm.field", 2, opts)}, Field)
 end
 
 --- A fused MLP field over weight tensors: fm.field.mlp{sizes = {d+1, ..., d},

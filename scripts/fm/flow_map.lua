@@ -14,6 +14,7 @@
 -- is the solution at tau = 1. The work is in float64 whatever x's dtype;
 -- results come back in x's dtype.
 local fm = require "fm"
+local args = require "fm.args"
 
 local M = {}
 local FlowMap = {}
@@ -46,7 +47,7 @@ end
 --- path:flow_map(gmm [, opts]): opts.rtol, opts.atol (default 1e-10) and
 -- opts.max_steps (default 100000) of the dopri5 solve.
 function M.new(path, gmm, opts)
-  opts = opts or {}
+  opts = args.opts("path:flow_map", 2, opts)
   if gmm == nil or type(gmm) ~= "userdata" then
     error("path:flow_map: bad argument #1 (a Gaussian mixture, fm.data.gmm{...}, expected)", 2)
   end

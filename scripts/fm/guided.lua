@@ -12,9 +12,13 @@
 -- The result is a field f(x, t) usable by fm.ode / fm.sample, on points or
 -- images alike.
 local fm = require "fm"
+local args = require "fm.args"
 
 local function guided(model, w, y, opts)
-  assert(type(w) == "number", "fm.guided: w must be a number")
+  args.check("fm.guided", 1, "model", model, "callable")
+  args.check("fm.guided", 2, "w", w, "number")
+  args.check("fm.guided", 3, "y", y, "tensor|table|number?")
+  opts = args.opts("fm.guided", 4, opts)
   local null = opts and opts.null
   if null ~= nil then
     assert(fm.is_tensor(y), "fm.guided: {null =} needs the labels y as a tensor")

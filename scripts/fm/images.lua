@@ -14,6 +14,7 @@
 -- null label).
 local fm = require "fm"
 local dataset = require "fm.dataset"
+local args = require "fm.args"
 
 local M = {}
 
@@ -29,23 +30,9 @@ local function fail(fname, msg, level)
 end
 
 -- Checks that opts (argument #argn) is nil or a table whose keys are all
--- in `known`; level as for error, seen from the caller.
+-- in `known` (fm.args); level as for error, seen from the caller.
 local function check_opts(fname, opts, known, level, argn)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fname, ("bad argument #%d (options table expected, got %s)"):format(argn or 1,
-      type(opts)), level + 1)
-  end
-  for k in pairs(opts) do
-    if not known[k] then
-      local names = {}
-      for n in pairs(known) do names[#names + 1] = n end
-      table.sort(names)
-      fail(fname, ("unknown option '%s' (known: %s)"):format(tostring(k),
-        table.concat(names, ", ")), level + 1)
-    end
-  end
-  return opts
+  return args.opts(fname, argn or 1, opts, known, level + 2)
 end
 
 local function is_count(v) return math.type(v) == "integer" or v == math.huge end

@@ -15,11 +15,14 @@
 --   step (a number or a function of the level). With a marginal field,
 --   levels are path times t (score of p_t).
 local fm = require "fm"
+local args = require "fm.args"
 
 local M = {}
 
-local function run(score, x0, opts, level)
-  opts = opts or {}
+local function run(fname, score, x0, opts, level)
+  args.check(fname, 1, "score", score, "callable|object", 4)
+  args.check(fname, 2, "x0", x0, "tensor|table", 4)
+  opts = args.opts(fname, 3, opts, nil, 4)
   x0 = fm.is_tensor(x0) and x0 or fm.tensor(x0)
   local method = opts.method or "ula"
   assert(method == "ula" or method == "mala", "langevin: method must be 'ula' or 'mala'")
@@ -40,15 +43,16 @@ local function run(score, x0, opts, level)
 end
 
 function M.annealed(score, x0, opts)
-  opts = opts or {}
+  opts = args.opts("fm.langevin.annealed", 3, opts)
   local levels = assert(opts.levels, "langevin.annealed: levels = {...} required")
   local x, info = x0, nil
   for _, level in ipairs(levels) do
-    x, info = run(score, x, opts, level)
+    x, info = run("fm.langevin.annealed", score, x, opts, level)
   end
   return x, info
 end
 
 return setmetatable(M, {__call = function(_, score, x0, opts)
-  return run(score, x0, opts, (opts or {}).t or 1)
+  local t = type(opts) == "table" and opts.t or 1
+  return run("fm.langevin", score, x0, opts, t)
 end})

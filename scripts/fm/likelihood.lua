@@ -19,6 +19,7 @@
 --   -(logp - d log(bins)) / (d log 2) (bins: quantisation levels of
 --   dequantised data, omitted for continuous data).
 local fm = require "fm"
+local args = require "fm.args"
 
 local M = {}
 
@@ -73,7 +74,9 @@ local TABLEAU = {
 }
 
 local function likelihood(f, x, opts)
-  opts = opts or {}
+  args.check("fm.likelihood", 1, "f", f, "callable|object")
+  args.check("fm.likelihood", 2, "x", x, "tensor|table")
+  opts = args.opts("fm.likelihood", 3, opts)
   local o = {probes = opts.probes, fd_step = opts.fd_step}
   if opts.exact and opts.probes then error("fm.likelihood: exact and probes exclude each other", 2) end
   local tab = TABLEAU[opts.method or "rk4"] or error("fm.likelihood: unknown method " .. tostring(opts.method), 2)

@@ -17,12 +17,15 @@
 -- exactly); traj is a (K, shape of x0) tensor or nil, stats.times the
 -- recorded times (float64 tensor); stats.nfe / accepted / rejected.
 local fm = require "fm"
+local args = require "fm.args"
 local field = require "fm.field"
 
 local M = {}
 
 function M.solve(f, x0, opts)
-  opts = opts or {}
+  args.check("fm.ode.solve", 1, "f", f, "callable|object")
+  args.check("fm.ode.solve", 2, "x0", x0, "tensor|table")
+  opts = args.opts("fm.ode.solve", 3, opts)
   x0 = fm.is_tensor(x0) and x0 or fm.tensor(x0)
   return fm._integrate.ode(field.resolve(f), x0, opts.method or "rk4", opts)
 end

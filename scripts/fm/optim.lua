@@ -2,6 +2,7 @@
 -- per-element work: one C call per step for all parameters), gradient
 -- clipping, learning-rate schedules and an exponential moving average.
 local fm = require "fm"
+local args = require "fm.args"
 local C = fm._optim
 
 local optim = {}
@@ -116,6 +117,7 @@ SGD.__index = SGD
 --- fm.optim.sgd(params, {lr=, momentum=0, dampening=0, nesterov=false, weight_decay=0,
 --   nonfinite = "error"})
 function optim.sgd(params, o)
+  args.opts("fm.optim.sgd", 2, o)
   o = o or {}
   assert(o.lr, "fm.optim.sgd: lr expected")
   local self = setmetatable({kind = "sgd", params = param_list(params, "fm.optim.sgd"),
@@ -140,7 +142,7 @@ local Adam = setmetatable({}, {__index = Optimizer})
 Adam.__index = Adam
 
 local function adam(kind, params, o, decoupled, wd_default)
-  o = o or {}
+  o = args.opts("fm.optim." .. kind, 2, o, nil, 4)
   local betas = o.betas or {0.9, 0.999}
   local self = setmetatable({kind = kind, params = param_list(params, "fm.optim." .. kind),
     lr = o.lr or 1e-3, beta1 = betas[1], beta2 = betas[2], eps = o.eps or 1e-8,
@@ -171,6 +173,8 @@ end
 -- gradient ..."; nothing is scaled), unless nonfinite = "ignore": then the
 -- norm is returned and nothing is scaled (torch would scale by NaN).
 function optim.clip_grad_norm(params, max_norm, o)
+  args.check("fm.optim.clip_grad_norm", 2, "max_norm", max_norm, "number")
+  args.opts("fm.optim.clip_grad_norm", 3, o)
   params = param_list(params, "clip_grad_norm")
   local policy = o and o.nonfinite or "error"
   local norm = C.grad_norm(params)
@@ -191,12 +195,14 @@ optim.schedule = schedule
 function schedule.constant() return function(_, base) return base end end
 --- linear_warmup{warmup = W}: base * min(1, step / W).
 function schedule.linear_warmup(o)
+  args.check("fm.optim.schedule.linear_warmup", 1, "o", o, "options")
   local w = assert(o and o.warmup, "linear_warmup{warmup=} expected")
   return function(step, base) return base * math.min(1, step / w) end
 end
 --- cosine{total = T, min_lr = 0, warmup = 0}: linear warm-up, then
 -- min_lr + (base - min_lr) (1 + cos(pi p)) / 2, p = (step - warmup) / (T - warmup).
 function schedule.cosine(o)
+  args.check("fm.optim.schedule.cosine", 1, "o", o, "options")
   local total = assert(o and o.total, "cosine{total=} expected")
   local min_lr, w = o.min_lr or 0, o.warmup or 0
   return function(step, base)
@@ -209,6 +215,9 @@ end
 --- fm.optim.scheduler(opt, schedule [, base_lr]) -> s; s:step() advances one
 -- step and sets opt's lr (call it once per optimiser step, before opt:step()).
 function optim.scheduler(opt, sched, base_lr)
+  args.check("fm.optim.scheduler", 1, "opt", opt, "table")
+  args.check("fm.optim.scheduler", 2, "schedule", sched, "callable")
+  args.check("fm.optim.scheduler", 3, "base_lr", base_lr, "number?")
   local s = {opt = opt, schedule = sched, base_lr = base_lr or opt:get_lr(), count = 0}
   function s:step()
     self.count = self.count + 1
@@ -230,6 +239,8 @@ EMA.__index = EMA
 -- so that the average forgets the initial weights early (with d fixed at
 -- 0.999 they still weigh 0.999^800 = 45% after 800 updates).
 function optim.ema(params, decay, opts)
+  args.check("fm.optim.ema", 2, "decay", decay, "number?")
+  args.opts("fm.optim.ema", 3, opts)
   params = param_list(params, "fm.optim.ema")
   local avgs = {}
   for i, p in ipairs(params) do

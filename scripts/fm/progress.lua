@@ -17,6 +17,7 @@
 -- any number of steps. Where the bar would not be drawn (not a terminal,
 -- FM_PROGRESS=lines) the plain lines are printed as without it.
 local fm = require "fm"
+local args = require "fm.args"
 local M = {}
 local P = {}
 P.__index = P
@@ -48,7 +49,8 @@ M.duration = duration
 -- opts.lines (how many plain lines over the run, 10), opts.curve (draw the
 -- loss curve in place of the bar), opts.curve_height (its lines, 12).
 function M.new(total, opts)
-  opts = opts or {}
+  args.check("fm.progress.new", 1, "total", total, "number?")
+  opts = args.opts("fm.progress.new", 2, opts)
   local now = fm.clock()
   local mode = opts.mode or M.mode()
   if opts.curve and mode == "bar" then mode = "curve" end

@@ -16,6 +16,7 @@
 -- process writes a run directory at a time: new() takes <dir>/.lock (see
 -- M.lock) and a second writer is refused with an error naming the holder.
 local fm = require "fm"
+local args = require "fm.args"
 local lfs = require "lfs"
 local json = require "fm.sweep.json"
 local M = {}
@@ -114,8 +115,10 @@ end
 -- metrics.jsonl afresh (a run directory holds one run), or with resume keep
 -- its lines and append (a run going on from its checkpoint).
 function M.new(dir, settings, opts)
-  assert(type(dir) == "string" and dir ~= "", "fm.run.new: a directory name is required")
-  settings = settings or {}
+  args.check("fm.run.new", 1, "dir", dir, "string")
+  if dir == "" then args.fail("fm.run.new", 1, "dir", "a directory name", dir) end
+  settings = args.check("fm.run.new", 2, "settings", settings, "table?") or {}
+  opts = args.opts("fm.run.new", 3, opts)
   M.mkdir_p(dir)
   local self = setmetatable({ dir = dir, settings = settings, history = {},
                               t0 = fm.clock() }, Run)
@@ -184,6 +187,9 @@ end
 
 -- plot(kind, name, opts): fm.plot[kind]{<dir>/name, ...opts}, atomically.
 function Run:plot(kind, name, opts)
+  args.check("run:plot", 1, "kind", kind, "string")
+  args.check("run:plot", 2, "name", name, "string")
+  opts = args.opts("run:plot", 3, opts)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   return M.atomic(self:path(name), function(tmp)

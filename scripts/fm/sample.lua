@@ -18,12 +18,15 @@
 --   without spread (a stiff drift): for such data let sigma_t vanish at 1,
 --   e.g. sigma = function(t) return c * (1 - t) end.
 local fm = require "fm"
+local args = require "fm.args"
 local field = require "fm.field"
 
 local M = {}
 
 function M.ode(f, x0, opts)
-  opts = opts or {}
+  args.check("fm.sample.ode", 1, "f", f, "callable|object")
+  args.check("fm.sample.ode", 2, "x0", x0, "tensor|table")
+  opts = args.opts("fm.sample.ode", 3, opts)
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   o.method = o.method or "euler"
@@ -43,7 +46,10 @@ function M.score_from_velocity(path, u, x, t, alpha_min)
 end
 
 function M.sde(velocity, path, x0, opts)
-  opts = opts or {}
+  args.check("fm.sample.sde", 1, "velocity", velocity, "callable|object")
+  args.check("fm.sample.sde", 2, "path", path, "object")
+  args.check("fm.sample.sde", 3, "x0", x0, "tensor|table")
+  opts = args.opts("fm.sample.sde", 4, opts)
   local sigma = opts.sigma or 0.5
   local sig = type(sigma) == "function" and sigma or function() return sigma end
   local score, amin = opts.score, opts.alpha_min

@@ -13,19 +13,25 @@
 --   fm.sde.ou{theta=, sigma=} -> {drift=, diffusion=, mean(x0, t),
 --       var(t), solve(x0, opts)}: dX = -theta X dt + sigma dW.
 local fm = require "fm"
+local args = require "fm.args"
 local field = require "fm.field"
 
 local M = {}
 
 function M.solve(drift, diffusion, x0, opts)
-  opts = opts or {}
+  args.check("fm.sde.solve", 1, "drift", drift, "callable|object")
+  args.check("fm.sde.solve", 2, "diffusion", diffusion, "number|callable|object")
+  args.check("fm.sde.solve", 3, "x0", x0, "tensor|table")
+  opts = args.opts("fm.sde.solve", 4, opts)
   x0 = fm.is_tensor(x0) and x0 or fm.tensor(x0)
   return fm._integrate.sde(field.resolve(drift), diffusion, x0,
                            opts.method or "euler_maruyama", opts)
 end
 
 function M.brownian(n, d, opts)
-  opts = opts or {}
+  args.check("fm.sde.brownian", 1, "n", n, "integer")
+  args.check("fm.sde.brownian", 2, "d", d, "integer")
+  opts = args.opts("fm.sde.brownian", 3, opts)
   local x0 = fm.zeros({n, d}, opts.dtype)
   local zero = function(x) return fm.zeros_like(x) end
   return M.solve(zero, opts.sigma or 1, x0, {steps = opts.steps or 100,

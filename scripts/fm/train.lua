@@ -7,6 +7,7 @@
 --   train.print_metrics(m)
 --   train.dataset(name) -- fm.data.<name>{} by name
 local fm = require "fm"
+local args = require "fm.args"
 local progress = require "fm.progress"
 local M = {}
 
@@ -57,6 +58,7 @@ local function bad_loss(loss, bound, factor)
 end
 
 function M.loop(o)
+  args.check("fm.train.loop", 1, "o", o, "options")
   local policy = o.nonfinite or "error"
   if policy ~= "error" and policy ~= "skip" then
     error("fm.train.loop: nonfinite must be \"error\" or \"skip\", got " .. tostring(policy), 2)
@@ -120,6 +122,9 @@ M.frames_of = frames_of
 -- solve(field, x0, o): fm.ode.solve, returning x1 and the recorded frames
 -- as a list of (n, d) tensors.
 function M.solve(field, x0, o)
+  args.check("fm.train.solve", 1, "field", field, "callable|object")
+  args.check("fm.train.solve", 2, "x0", x0, "tensor|table")
+  args.opts("fm.train.solve", 3, o)
   local x1, traj = fm.ode.solve(field, x0, o)
   return x1, frames_of(traj)
 end
@@ -133,7 +138,8 @@ end
 -- standard deviation in *_floor_sd; k = 0: no floor (finite-sample distances
 -- between two 8-gaussian sets of 1500 points vary by 2x from draw to draw).
 function M.evaluate(x, target, o)
-  o = o or {}
+  args.check("fm.train.evaluate", 1, "x", x, "tensor")
+  o = args.opts("fm.train.evaluate", 3, o)
   local n = math.min(o.n or 2000, #x)
   local xs = x:narrow(1, 1, n)
   local a = o.reference and o.reference:narrow(1, 1, n) or M.sample(target, n)

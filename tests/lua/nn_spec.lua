@@ -130,6 +130,38 @@ describe("fm.nn modules", function()
     assert.same(lab:totable(), e:drop(lab, 0):totable())
   end)
 
+  it("emb:drop takes labels of any dtype and p as a number or a 1-element tensor", function()
+    local e = nn.embedding{classes = 3, dim = 2}
+    for _, lab in ipairs{fm.tensor{1, 2, 3}, fm.tensor({1, 2, 3}, "float64"),
+                         fm.tensor({1, 2, 3}, "int64"), {1, 2, 3}} do
+      for _, p in ipairs{0.5, fm.tensor(0.5), fm.tensor({0.5}, "float64")} do
+        local y = e:drop(lab, p)
+        assert.equal("int64", y:dtype())
+        for i, v in ipairs(y:totable()) do assert.truthy(v == i or v == e.null) end
+        assert.same({3, 2}, e(y):shape())
+      end
+    end
+    assert.same({2, 2}, e:drop(fm.tensor({{1, 2}, {3, 1}}, "int64"), 0.5):shape())
+    -- the drop rate: 20000 Bernoulli(0.3) draws, 4 sigma = 4 sqrt(0.21 / 20000) = 0.013
+    local many = fm.full({20000}, 2, "int64")
+    local rate = e:drop(many, 0.3):eq(e.null):sum():item() / 20000
+    assert.truthy(math.abs(rate - 0.3) < 0.013, "drop rate " .. rate)
+  end)
+
+  it("emb:drop names a bad p, and an embedding without a null label", function()
+    local e = nn.embedding{classes = 3, dim = 2}
+    local lab = fm.tensor({1, 2}, "int64")
+    for _, case in ipairs{{1.5, "number 1.5"}, {"x", 'string "x"'}, {fm.zeros(2), "float32 tensor (2,)"}} do
+      local ok, msg = pcall(e.drop, e, lab, case[1])
+      assert.is_false(ok)
+      assert.truthy(msg:find("bad argument #2 'p'", 1, true), msg)
+      assert.truthy(msg:find(case[2], 1, true), msg)
+    end
+    local ok, msg = pcall(nn.Embedding(4, 2).drop, nn.Embedding(4, 2), lab, 0.5)
+    assert.is_false(ok)
+    assert.truthy(msg:find("no null label", 1, true), msg)
+  end)
+
   it("initialisations follow torch's bounds", function()
     local w = nn.init.xavier_uniform(fm.zeros(100, 50))
     local a = math.sqrt(6 / 150)

@@ -102,6 +102,20 @@ describe("fm.sweep spec", function()
     assert.equal(3e-3, tonumber(runs[2].args[2]))
   end)
 
+  it("passes booleans as --flag / --no-flag, as fm.cli reads them", function()
+    local runs = spec.expand { experiment = "x.lua", grid = { ema = { true, false } },
+                               fixed = { plots = false, save_plots = true }, seeds = 1, out = "o" }
+    assert.same({ "--ema", "--no-plots", "--save_plots", "--seed", "1" }, runs[1].args)
+    assert.same({ "--no-ema", "--no-plots", "--save_plots", "--seed", "1" }, runs[2].args)
+    local cli = require "fm.cli"
+    for i, want in ipairs{ true, false } do
+      local o = assert(cli.try_parse(runs[i].args, { ema = true, plots = true, save_plots = false, seed = 0 }))
+      assert.equal(want, o.ema)
+      assert.is_false(o.plots)
+      assert.is_true(o.save_plots)
+    end
+  end)
+
   it("loads sweep files and rejects bad ones with a message", function()
     local d = tmpdir()
     write(d .. "/bad.lua", "return { grid = { lr = {} } }")
@@ -133,6 +147,28 @@ describe("fm.sweep helpers", function()
 end)
 
 describe("fm.sweep local backend", function()
+  it("runs a sweep over a boolean setting of an fm.cli experiment", function()
+    local d = tmpdir()
+    write(d .. "/exp.lua", [[
+      package.path = ]] .. string.format("%q", src .. "/scripts/?.lua;") .. [[ .. package.path
+      local o = require("fm.cli").parse(arg, { plots = true, ema = false, out = "", seed = 1 })
+      local m = assert(io.open(o.out .. "/metrics.jsonl", "w"))
+      m:write(string.format('{"step": 1, "plots_on": %d, "ema_on": %d}\n', o.plots and 1 or 0, o.ema and 1 or 0))
+      m:close()]])
+    write(d .. "/s.lua", string.format([[
+      return { experiment = %q, out = %q, grid = { ema = { true, false } },
+               fixed = { plots = false }, seeds = { 1 }, jobs = 2, metrics = { "plots_on", "ema_on" } }]],
+      d .. "/exp.lua", d .. "/out"))
+    assert.equal(0, sweep.main({ d .. "/s.lua", "--fmlua", interp, "--quiet" }))
+    local rows = read_csv(d .. "/out/summary.csv")
+    assert.equal(2, #rows)
+    for _, r in ipairs(rows) do
+      assert.equal(0, tonumber(r.plots_on))
+      assert.equal(r.ema == "true" and 1 or 0, tonumber(r.ema_on))
+    end
+    os.execute("rm -rf " .. d)
+  end)
+
   it("isolates crashes, times out hangs, resumes, and writes the tables", function()
     local d = tmpdir()
     write(d .. "/exp.lua", EXPERIMENT)

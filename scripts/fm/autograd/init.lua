@@ -10,6 +10,7 @@
 -- made by a differentiable op from tensors that require grad holds a node
 --   { op = "mul", [1] = a, [2] = b, saved = {...} }.
 local fm = require "fm"
+local args = require "fm.args"
 local A = fm._autograd
 local is_tensor = fm.is_tensor
 
@@ -169,7 +170,7 @@ end
 -- each input, without touching .grad. Inputs the outputs do not depend on get
 -- zeros.
 function M.grad(outputs, inputs, opts)
-  opts = opts or {}
+  opts = args.opts("fm.grad", 3, opts)
   local single = fm.is_tensor(inputs)
   outputs, inputs = as_list(outputs), as_list(inputs)
   local gos = opts.grad_outputs and as_list(opts.grad_outputs) or {}
@@ -247,7 +248,8 @@ end
 -- The outputs keep their graph (they are fn's own values: a loss of them
 -- can be differentiated); without create_graph the tangents are detached.
 function M.jvp(fn, inputs, tangents, opts)
-  opts = opts or {}
+  args.check("fm.jvp", 1, "fn", fn, "callable")
+  opts = args.opts("fm.jvp", 4, opts)
   inputs = as_list(inputs)
   tangents = tangents == nil and {} or as_list(tangents)
   local params, ptans = opts.params or {}, opts.param_tangents or {}
@@ -292,7 +294,8 @@ end
 -- finite differences, input by input, element by element. Inputs should be
 -- float64. Returns true, or false and a message naming the worst element.
 function M.gradcheck(fn, inputs, opts)
-  opts = opts or {}
+  args.check("fm.gradcheck", 1, "fn", fn, "callable")
+  opts = args.opts("fm.gradcheck", 3, opts)
   local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
   inputs = as_list(inputs)
   for i, x in ipairs(inputs) do

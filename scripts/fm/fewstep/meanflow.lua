@@ -1,6 +1,7 @@
 --- MeanFlow (Geng et al. 2025) in fmlua's time convention (docs/math.md §9.2).
 --
---   local loss, ex = fm.fewstep.meanflow_loss(net, path, z, opts)
+--   local loss, ex = fm.fewstep.meanflow_loss(net, path, z [, labels] [, opts])
+--   (labels: a tensor after z, as data:sample returns it, or opts.labels; fm.args)
 --
 -- For s <= t, the average velocity obeys u(x_s, s, t) = v(x_s, s) +
 -- (t - s) d/ds u(x_s, s, t), with d/ds u = (du/dx) v + du/ds the derivative
@@ -22,19 +23,22 @@
 -- Returns the loss (a scalar tensor) and extras {s, t, x, v, target, pred, mse}
 -- (mse the unweighted mean squared error, for logging).
 local fm = require "fm"
+local args = require "fm.args"
 local fs = require "fm.fewstep"
 
 local M = {}
 
-function M.loss(net, path, z, opts)
-  opts = opts or {}
-  if not fm.is_tensor(z) then error("fm.fewstep.meanflow_loss: z must be a data batch", 2) end
+function M.loss(net, path, z, a4, a5)
+  local fname = "fm.fewstep.meanflow_loss"
+  args.check(fname, 1, "net", net, "callable|object")
+  args.check(fname, 2, "path", path, "object")
+  args.check(fname, 3, "z", z, "tensor")
+  local y, opts = args.labels_and_opts(fname, 4, z, a4, a5)
   local n, dt = z:size(1), z:dtype()
   local s, t = fs.times_of(n, {s = opts.s, t = opts.t, time = opts.time,
                                equal = opts.equal or 0.75}, dt)
   local eps = fs.noise_of(z, opts)
   local x, v = fs.on_path(path, z, eps, s)
-  local y = opts.labels
   local pred, du = fm.jvp(function(xx, ss, tt) return fs.call(net, xx, ss, tt, y) end,
                           {x, s, t}, {v, fm.ones_like(s)})
   local target = (v + fs.rows(t - s, z) * du):detach()

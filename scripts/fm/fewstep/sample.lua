@@ -5,6 +5,7 @@
 --   local x1, frames = fm.fewstep.sample(net, x0, {steps = 4})
 --   fm.fewstep.sample(net, x0, {times = {0, 0.3, 1}, labels = y})
 local fm = require "fm"
+local args = require "fm.args"
 local fs = require "fm.fewstep"
 
 local M = {}
@@ -38,7 +39,8 @@ end
 -- opts.times (a grid), opts.labels. frames is the list of the states at
 -- the grid's times, x0 first. Runs without recording a graph.
 function M.sample(net, x0, opts)
-  opts = opts or {}
+  args.check("fm.fewstep.sample", 1, "net", net, "callable|object")
+  opts = args.opts("fm.fewstep.sample", 3, opts)
   if not fm.is_tensor(x0) then error("fm.fewstep.sample: x0 must be a tensor", 2) end
   local ts = check_times(opts.times or M.grid(opts.steps or 1))
   local n, dt = x0:size(1), x0:dtype()

@@ -2,7 +2,7 @@
 -- (docs/math.md §9.3).
 --
 --   local tvm = fm.fewstep.tvm(net, {ema = 0.99, detach_jvp = false})
---   local loss, ex = tvm:loss(path, z, opts)
+--   local loss, ex = tvm:loss(path, z [, labels] [, opts])   -- labels as fm.loss takes them
 --   opt:zero_grad(); loss:backward(); opt:step(); tvm:update()
 --
 -- The network defines the map f(x_s, s, t) = x_s + (t - s) F(x_s, s, t). The
@@ -23,6 +23,7 @@
 -- Returns the loss and extras {s, t, x, landing, target, terminal, fm,
 -- mse}: the mean terminal and flow-matching errors as numbers.
 local fm = require "fm"
+local args = require "fm.args"
 local fs = require "fm.fewstep"
 
 local M = {}
@@ -35,7 +36,8 @@ local function parameters_of(net)
 end
 
 function M.new(net, opts)
-  opts = opts or {}
+  args.check("fm.fewstep.tvm", 1, "net", net, "callable|object")
+  opts = args.opts("fm.fewstep.tvm", 2, opts)
   local decay = opts.ema or 0.99
   if type(decay) ~= "number" or decay ~= decay or decay < 0 or decay >= 1 then
     error("fm.fewstep.tvm: ema must be a decay in [0, 1), got " .. tostring(decay), 2)
@@ -74,14 +76,14 @@ function TVM:target_velocity(x, t, y)
   end)
 end
 
-function TVM:loss(path, z, opts)
-  opts = opts or {}
-  if not fm.is_tensor(z) then error("tvm:loss: z must be a data batch", 2) end
+function TVM:loss(path, z, a3, a4)
+  args.check("tvm:loss", 1, "path", path, "object")
+  args.check("tvm:loss", 2, "z", z, "tensor")
+  local y, opts = args.labels_and_opts("tvm:loss", 3, z, a3, a4)
   local net, n, dt = self.net, z:size(1), z:dtype()
   local s, t = fs.times_of(n, {s = opts.s, t = opts.t, time = opts.time,
                                equal = opts.equal or 0.25}, dt)
   local eps = fs.noise_of(z, opts)
-  local y = opts.labels
   local x = fs.on_path(path, z, eps, s)
   local F, dF = fm.jvp(function(xx, ss, tt) return fs.call(net, xx, ss, tt, y) end,
                        {x, s, t}, {nil, nil, fm.ones_like(t)},

@@ -10,6 +10,7 @@
 --   initializers.lua  torch.nn.init's formulas
 -- and here: checkpoints, fm.save / fm.load.
 local fm = require "fm"
+local args = require "fm.args"
 
 local nn = require "fm.nn.module"
 local is_module = nn.is_module
@@ -34,7 +35,9 @@ local HALF = {f16 = true, float16 = true, bf16 = true, bfloat16 = true}
 -- state under "optim.<name>.<state>". dtype = "bf16" or "f16" stores the
 -- float32 parameters as 16-bit floats (the optimiser state stays float32).
 function nn.save(path, obj, opts)
-  opts = opts or {}
+  args.check("fm.nn.save", 1, "path", path, "string")
+  args.check("fm.nn.save", 2, "obj", obj, "object")
+  opts = args.opts("fm.nn.save", 3, opts)
   local out, stored = {}, {}
   if opts.dtype ~= nil and not HALF[opts.dtype] then
     error(("fm.save: dtype must be \"bf16\" or \"f16\" (or \"bfloat16\", \"float16\"), got %s")

@@ -4,6 +4,7 @@
 -- forward, backward (one autograd node per layer) and the tangent forward.
 -- Image tensors are NCHW float32. Loaded by fm/nn/init.lua.
 local fm = require "fm"
+local args = require "fm.args"
 
 return function(nn)
   local init = nn.init
@@ -57,7 +58,7 @@ return function(nn)
   local Linear = nn.class("Linear")
   nn.Linear = Linear
   function Linear:init(n_in, n_out, opts)
-    opts = opts or {}
+    opts = args.opts("fm.nn.Linear", 3, opts, nil, 4)
     assert(math.type(n_in) == "integer" and math.type(n_out) == "integer",
            "fm.nn.Linear(in, out): integer sizes expected")
     local dt = opts.dtype or fm.get_default_dtype()
@@ -109,7 +110,7 @@ return function(nn)
   local GroupNorm = nn.class("GroupNorm")
   nn.GroupNorm = GroupNorm
   function GroupNorm:init(groups, channels, opts)
-    opts = opts or {}
+    opts = args.opts("fm.nn.GroupNorm", 3, opts, nil, 4)
     int_arg(groups, "fm.nn.GroupNorm: groups")
     int_arg(channels, "fm.nn.GroupNorm: channels")
     local dt = opts.dtype or fm.get_default_dtype()
@@ -131,7 +132,7 @@ return function(nn)
   local LayerNorm = nn.class("LayerNorm")
   nn.LayerNorm = LayerNorm
   function LayerNorm:init(d, opts)
-    opts = opts or {}
+    opts = args.opts("fm.nn.LayerNorm", 2, opts, nil, 4)
     int_arg(d, "fm.nn.LayerNorm: size")
     local dt = opts.dtype or fm.get_default_dtype()
     rawset(self, "size", d)
@@ -182,7 +183,7 @@ return function(nn)
   local Attention = nn.class("Attention")
   nn.Attention = Attention
   function Attention:init(channels, opts)
-    opts = opts or {}
+    opts = args.opts("fm.nn.Attention", 2, opts, nil, 4)
     int_arg(channels, "fm.nn.Attention: channels")
     local dt = opts.dtype or fm.get_default_dtype()
     local heads = opts.heads or 1
@@ -229,7 +230,7 @@ return function(nn)
   local TimeEmbedding = nn.class("TimeEmbedding")
   nn.TimeEmbedding = TimeEmbedding
   function TimeEmbedding:init(opts)
-    opts = opts or {}
+    opts = args.opts("fm.nn.time_embedding", 1, opts, nil, 4)
     assert(opts.dim and opts.dim >= 2, "fm.nn.time_embedding: dim >= 2 expected")
     rawset(self, "dim", opts.dim)
     rawset(self, "max_period", opts.max_period or 10000)
@@ -277,7 +278,7 @@ return function(nn)
       rawset(self, "null", opts.classes + 1)
       n, d = opts.classes + 1, opts.dim
     else
-      opts = opts or {}
+      opts = args.opts("fm.nn.Embedding", 3, opts, nil, 4)
       n, d = int_arg(a, "fm.nn.Embedding: rows"), int_arg(b, "fm.nn.Embedding: dim")
     end
     local dt = opts.dtype or fm.get_default_dtype()
@@ -299,11 +300,21 @@ return function(nn)
     return run(self, l:dim() == 0 and l:reshape(1) or l)
   end
   --- emb:drop(labels, p): each label replaced by emb.null with probability p.
+  -- p: a number or a one-element tensor of any dtype, in [0, 1]. The labels
+  -- keep their shape and come back as int64, whatever dtype they came in.
   function Embedding:drop(labels, p)
-    assert(self.null, "emb:drop: an embedding made with {classes=, dim=} has a null label")
+    if not self.null then
+      error("emb:drop: this embedding has no null label (make it with " ..
+        "fm.nn.Embedding{classes =, dim =})", 2)
+    end
+    if fm.is_tensor(p) and p:numel() == 1 then p = p:item() end
+    if type(p) ~= "number" or not (p >= 0 and p <= 1) then
+      error("emb:drop: bad argument #2 'p' (a probability in [0, 1] expected, got " ..
+        require("fm.args").describe(p) .. ")", 2)
+    end
     labels = labels_of(labels)
-    local keep = fm.rand({labels:numel()}, "float64"):ge(p):to("int64")
-    return labels:reshape(-1) * keep + (1 - keep) * self.null
+    local dropped = fm.rand(labels:shape(), "float64"):lt(p)
+    return fm.where(dropped, self.null, labels)
   end
   function Embedding:extra_repr()
     local s = self.weight:shape()
@@ -321,7 +332,7 @@ return function(nn)
   local ResBlock = nn.class("ResBlock")
   nn.ResBlock = ResBlock
   function ResBlock:init(cin, cout, emb_dim, opts)
-    opts = opts or {}
+    opts = args.opts("fm.nn.ResBlock", 4, opts, nil, 4)
     local dt, g = opts.dtype or fm.get_default_dtype(), opts.groups or 8
     rawset(self, "in_channels", cin)
     rawset(self, "out_channels", cout)

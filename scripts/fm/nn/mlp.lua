@@ -5,11 +5,13 @@
 -- and tangent forward with its row-block, chunking and thread plan): one
 -- autograd node for the whole network. fused = false runs the Sequential.
 local fm = require "fm"
+local args = require "fm.args"
 
 return function(nn)
   local MLP = nn.class("MLP")
   nn.MLP = MLP
   function MLP:init(opts)
+    args.opts("fm.nn.mlp", 1, opts, nil, 4)
     assert(opts and opts.inputs and opts.outputs,
            "fm.nn.mlp{inputs=, hidden={...}, outputs=} expected")
     local act = opts.act or "silu"

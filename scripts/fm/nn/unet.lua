@@ -21,13 +21,14 @@
 --                     int64 labels 1..classes, classes + 1 or nil = null
 --   net(x, s, t, y)   times = 2
 local fm = require "fm"
+local args = require "fm.args"
 
 return function(nn)
   local UNet = nn.class("UNet")
   nn.UNet = UNet
 
   function UNet:init(o)
-    o = o or {}
+    o = args.opts("fm.nn.unet", 1, o, nil, 4)
     local C = o.channels or 32
     local mults = o.mults or {1, 2, 2}
     local attn = o.attention or {false, false, true}

@@ -154,6 +154,18 @@ function M.name(settings, seed)
   return s
 end
 
+-- option_args(args, k, v): appends option k = v to args as fm.cli reads it:
+-- a boolean is the flag --k or --no-k (fm.cli takes no "--k false"), any
+-- other value --k <fmt(v)>.
+function M.option_args(args, k, v)
+  if type(v) == "boolean" then
+    args[#args + 1] = (v and "--" or "--no-") .. k
+    return
+  end
+  args[#args + 1] = "--" .. k
+  args[#args + 1] = M.fmt(v)
+end
+
 -- expand(sweep): list of runs { index, name, settings, seed, args, dir }.
 -- args is the experiment's options: fixed, then settings, then --seed.
 function M.expand(s)
@@ -171,10 +183,7 @@ function M.expand(s)
           local merged = {}
           for k, v in pairs(s.fixed or {}) do merged[k] = v end
           for k, v in pairs(settings) do merged[k] = v end
-          for _, k in ipairs(sorted_keys(merged)) do
-            args[#args + 1] = "--" .. k
-            args[#args + 1] = M.fmt(merged[k])
-          end
+          for _, k in ipairs(sorted_keys(merged)) do M.option_args(args, k, merged[k]) end
           args[#args + 1] = "--seed"; args[#args + 1] = M.fmt(seed)
           runs[#runs + 1] = { index = #runs + 1, name = name, settings = settings,
                               seed = seed, args = args, dir = s.out .. "/runs/" .. name }
