@@ -39,9 +39,13 @@ check "first failing -e stops" "1 " "$rc $out"
 
 # SIGINT stops a running script with "interrupted!", no traceback, exit 130
 # (128 + SIGINT, what a shell reports for a program killed by Ctrl-C)
-"$FMLUA" -e 'while true do end' 2>"$TMP/int.err" &
+# The script says "started" once its handler is in place: a signal sent
+# earlier (a loaded machine, a slow start) would be lost and the loop would
+# never stop, since a background job of a non-interactive shell ignores SIGINT.
+"$FMLUA" -e 'print("started") io.stdout:flush() while true do end' \
+  >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
-sleep 0.5
+for _ in $(seq 600); do grep -q started "$TMP/int.out" 2>/dev/null && break; sleep 0.05; done
 kill -INT $pid
 wait $pid; rc=$?
 check "SIGINT exits 130" 130 $rc
