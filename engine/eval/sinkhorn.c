@@ -2,6 +2,7 @@
  * (docs/math.md §4, "Entropic couplings"; the iteration is described in
  * sinkhorn.h). */
 #include "eval/sinkhorn.h"
+#include "core/pool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -57,21 +58,48 @@ static double row_lse(const double *h, const double *row, int64_t k)
     return mx + log(s);
 }
 
-/* One half-update: out_i = lw_i - lse_j (other_j - ce_ij) for the k rows of
- * ce (each of length len). Returns sum_i |exp(old_i + lse_i) - w_i|, the L1
- * marginal error of the plan with the old potential (old may equal out). */
+/* One half-update over the k rows of ce (each of length len):
+ * out_i = lw_i - lse_j (other_j - ce_ij), and err_i = |exp(old_i + lse_i) - w_i|,
+ * the row's marginal error under the old potential (old may equal out). The
+ * rows are independent, so they are split among threads; each row's result
+ * is the same however they are split. */
+typedef struct {
+    const double *ce, *lw, *other, *old;
+    double *out, *err;
+    int64_t k, len;
+    int parts;
+} half_job;
+
+static void half_rows(void *ctx, int part)
+{
+    const half_job *j = ctx;
+    long long lo, hi;
+    fm_pool_range(j->k, j->parts, part, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        double l = row_lse(j->other, j->ce + i * j->len, j->len);
+        double mass = j->old[i] == -INFINITY ? 0 : exp(j->old[i] + l);
+        j->err[i] = fabs(mass - exp(j->lw[i]));
+        j->out[i] = j->lw[i] == -INFINITY ? -INFINITY : j->lw[i] - l;
+    }
+}
+
+/* Below this many entries a half-update costs less than waking workers. */
+#define SINKHORN_SPLIT_MIN 16384
+
+/* Runs one half-update (see half_rows) and returns the summed error, added
+ * in row order so the result does not depend on the thread count; err is
+ * scratch of k doubles. */
 static double half_update(const double *ce, int64_t k, int64_t len,
                           const double *lw, const double *other,
-                          const double *old, double *out)
+                          const double *old, double *out, double *err)
 {
-    double err = 0;
-    for (int64_t i = 0; i < k; i++) {
-        double l = row_lse(other, ce + i * len, len);
-        double mass = old[i] == -INFINITY ? 0 : exp(old[i] + l);
-        err += fabs(mass - exp(lw[i]));
-        out[i] = lw[i] == -INFINITY ? -INFINITY : lw[i] - l;
-    }
-    return err;
+    half_job j = { ce, lw, other, old, out, err, k, len, 1 };
+    if (k * len >= SINKHORN_SPLIT_MIN) j.parts = fm_pool_threads();
+    if (j.parts > k) j.parts = (int)k;
+    fm_pool_run(j.parts, half_rows, &j);
+    double total = 0;
+    for (int64_t i = 0; i < k; i++) total += err[i];
+    return total;
 }
 
 /* The plan P_ij = exp(F_i + G_j - ce_ij) and <P, C>. */
@@ -108,27 +136,32 @@ static fm_status check_opts(int64_t n, int64_t m, const fm_sinkhorn_opts *o)
 /* The iteration over prepared buffers; F (n) and Fnext (n) are scratch,
  * F and G end as the potentials of the returned plan. Iteration k's F update
  * measures the row error of the plan after iteration k - 1; on stopping that
- * plan is kept (its columns are exact) and the new F is dropped. */
-static void iterate(const double *ce, const double *cet, int64_t n, int64_t m,
+ * plan is kept (its columns are exact) and the new F is dropped. Polls
+ * for Ctrl-C once per iteration. */
+static fm_status iterate(const double *ce, const double *cet, int64_t n, int64_t m,
                     const double *la, const double *lb,
                     const fm_sinkhorn_opts *o, double *F, double *Fnext,
-                    double *G, fm_sinkhorn_info *info)
+                    double *G, double *scratch, fm_sinkhorn_info *info)
 {
     for (int64_t i = 0; i < n; i++) F[i] = 0;
     for (int64_t j = 0; j < m; j++) G[j] = 0;
     info->iters = 0;
     info->err = INFINITY;
     for (;;) {
-        double err = half_update(ce, n, m, la, G, F, Fnext);
+        double err = half_update(ce, n, m, la, G, F, Fnext, scratch);
         if (info->iters > 0) {
             info->err = err;
             if (err <= o->tol || info->iters >= o->max_iters) break;
         }
+        if (fm_interrupted())
+            return fm_error(FM_EINTERRUPT, "sinkhorn: interrupted after %lld "
+                            "iterations", (long long)info->iters);
         for (int64_t i = 0; i < n; i++) F[i] = Fnext[i];
-        half_update(cet, m, n, lb, F, G, G);
+        half_update(cet, m, n, lb, F, G, G, scratch);
         info->iters++;
     }
     info->converged = info->err <= o->tol;
+    return FM_OK;
 }
 
 fm_status fm_sinkhorn(const double *cost, int64_t n, int64_t m,
@@ -140,7 +173,7 @@ fm_status fm_sinkhorn(const double *cost, int64_t n, int64_t m,
     if (st) return st;
     size_t nm = (size_t)n * (size_t)m;
     double *ce = malloc(2 * nm * sizeof(double));
-    double *vec = malloc((size_t)(3 * n + 2 * m) * sizeof(double));
+    double *vec = malloc((size_t)(4 * n + 3 * m) * sizeof(double));
     if (!ce || !vec) {
         free(ce);
         free(vec);
@@ -148,9 +181,12 @@ fm_status fm_sinkhorn(const double *cost, int64_t n, int64_t m,
                         (long long)n, (long long)m);
     }
     double *la = vec, *F = la + n, *Fnext = F + n, *lb = Fnext + n, *G = lb + m;
+    double *err = G + m; /* n + m scratch */
     if (!(st = scaled_costs(cost, n, m, opts->eps, ce, ce + nm)) &&
         !(st = log_weights(a, n, "a", la)) && !(st = log_weights(b, m, "b", lb))) {
-        iterate(ce, ce + nm, n, m, la, lb, opts, F, Fnext, G, info);
+        st = iterate(ce, ce + nm, n, m, la, lb, opts, F, Fnext, G, err, info);
+    }
+    if (!st) {
         info->cost = write_plan(ce, cost, n, m, F, G, plan);
         for (int64_t i = 0; f && i < n; i++) f[i] = opts->eps * F[i];
         for (int64_t j = 0; g && j < m; j++) g[j] = opts->eps * G[j];
