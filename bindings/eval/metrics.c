@@ -27,14 +27,14 @@
 #include "eval/assign.h"
 #include "eval/fd.h"
 #include "eval/metrics.h"
+#include "eval/points.h"
 #include "core/rng.h"
 
 #include <math.h>
 #include <string.h>
 
-/* The point set at idx as an (n, d) descriptor; a (n,) tensor becomes
- * (n, 1) with the same storage. */
-static fm_tensor check_points(lua_State *L, int idx)
+/* The point set at idx as an (n, d) descriptor (points.h). */
+fm_tensor fmL_checkpoints(lua_State *L, int idx)
 {
     if (!fmL_testtensor(L, idx)) fmL_totensor(L, idx, FM_FLOAT64);
     fm_tensor t = *fmL_checkfloat(L, idx);
@@ -87,7 +87,7 @@ static int opt_bandwidths(lua_State *L, double *h)
 
 static int l_mmd(lua_State *L)
 {
-    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    fm_tensor a = fmL_checkpoints(L, 1), b = fmL_checkpoints(L, 2);
     check_pair(L, &a, &b, "fm.metrics.mmd", 0);
     double h[64];
     int nb = 0;
@@ -115,7 +115,7 @@ static int l_mmd(lua_State *L)
 
 static int l_energy(lua_State *L)
 {
-    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    fm_tensor a = fmL_checkpoints(L, 1), b = fmL_checkpoints(L, 2);
     check_pair(L, &a, &b, "fm.metrics.energy", 0);
     double v = 0;
     fmL_check(L, fm_metric_energy(&a, &b, &v), "fm.metrics.energy");
@@ -125,7 +125,7 @@ static int l_energy(lua_State *L)
 
 static int l_sliced_w2(lua_State *L)
 {
-    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    fm_tensor a = fmL_checkpoints(L, 1), b = fmL_checkpoints(L, 2);
     check_pair(L, &a, &b, "fm.metrics.sliced_w2", 0);
     lua_Integer nproj = 100;
     fm_rng local, *rng = fm_rng_global();
@@ -155,7 +155,7 @@ static int l_sliced_w2(lua_State *L)
 
 static int l_w2(lua_State *L)
 {
-    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    fm_tensor a = fmL_checkpoints(L, 1), b = fmL_checkpoints(L, 2);
     check_pair(L, &a, &b, "fm.metrics.w2", 1);
     double v = 0;
     fmL_check(L, fm_metric_w2(&a, &b, &v), "fm.metrics.w2");
@@ -242,7 +242,7 @@ static int l_assign(lua_State *L)
 
 static int l_match(lua_State *L)
 {
-    fm_tensor a = check_points(L, 1), b = check_points(L, 2);
+    fm_tensor a = fmL_checkpoints(L, 1), b = fmL_checkpoints(L, 2);
     check_pair(L, &a, &b, "fm.ot.match", 1);
     int64_t sp[1] = { a.shape[0] };
     fm_tensor *perm = fmL_newtensor(L, "fm.ot.match", FM_INT64, 1, sp);

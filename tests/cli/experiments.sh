@@ -19,6 +19,7 @@ tiny() { # name: the options that make experiment <name> take about a second
         ot_cfm) echo "--steps 10 --batch 32 --n 200 --ode-steps 5" ;;
         guidance) echo "--steps 20 --n 210 --ode-steps 5" ;;
         likelihood) echo "--steps 20 --n 200 --ode-steps 4 --res 12" ;;
+        normalizing_flow) echo "--steps 20 --n 200 --ode-steps 4 --res 12 --layers 2 --width 16" ;;
         few_step) echo "--steps 20 --n 200 --width 16 --nfe 1,2" ;;
         few_step_images) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --nfe 1 --ref-nfe 2" ;;
         fashion_mnist) echo "--data synthetic --steps 5 --batch 16 --channels 8 --n 8 --acc-n 4 --guidance 1" ;;
@@ -51,6 +52,7 @@ for exp in experiments/*.lua; do
     [ "$name" = ot_cfm ] && extra="samples.npy traj_noise_to_moons_ot.png traj_moons_to_8g_independent.png"
     [ "$name" = guidance ] && extra="model.safetensors samples.npy samples.png"
     [ "$name" = likelihood ] && extra="model.safetensors samples.npy logp_exact.png logp_model.png"
+    [ "$name" = normalizing_flow ] && extra="flow.safetensors cnf.safetensors samples.npy logp_exact.png logp_flow.png logp_cnf.png densities.png"
     [ "$name" = few_step_images ] && extra="meanflow.safetensors tvm.safetensors cfm.safetensors grid_tvm_nfe1.png grid_cfm_nfe2.png"
     [ "$name" = few_step ] && extra="meanflow.safetensors tvm.safetensors cfm.safetensors samples_tvm_1nfe.npy one_step.png map_exact.png map_meanflow.png w2_nfe.png"
     [ "$name" = fashion_classifier ] && extra="classifier.safetensors loss.png accuracy.png confusion.txt"

@@ -32,4 +32,15 @@ pinned=$(OPENBLAS_NUM_THREADS=2 timeout 60 taskset -c 0 "$FMLUA" -e "$step")
 one=$(OPENBLAS_NUM_THREADS=1 timeout 60 "$FMLUA" -e "$step")
 check "loss pinned to one CPU = loss free" "$free" "$pinned"
 check "loss with 1 thread = loss with 2" "$free" "$one"
+
+# fm.ot.sinkhorn splits its rows among the threads: the same plan either way
+# (600 x 500 = 300,000 entries, above the split threshold of engine/eval/sinkhorn.c)
+plan='local fm = require "fm"
+fm.seed(2)
+local x, y = fm.randn(600, 2, "float64"), fm.randn(500, 2, "float64") + 1
+local P, cost, info = fm.ot.sinkhorn(x, y, {eps = 0.5, iters = 20, tol = 0, check = false})
+io.write(string.format("%.17g %.17g %d", cost, (P * P):sum():item(), info.iters))'
+two=$(OPENBLAS_NUM_THREADS=2 timeout 60 "$FMLUA" -e "$plan")
+one=$(OPENBLAS_NUM_THREADS=1 timeout 60 "$FMLUA" -e "$plan")
+check "sinkhorn plan with 1 thread = plan with 2" "$two" "$one"
 finish

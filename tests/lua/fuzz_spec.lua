@@ -242,10 +242,15 @@ describe("fuzzing", function()
         end
       else
         local n = rand(0, 12)
-        if rand(1, 2) == 1 then
+        local r = rand(1, 3)
+        if r == 1 then
           local c = rand(1, 5) > 1 and fm.rand(n, rand(1, 6) > 1 and n or n + 1, "float64")
             or random_arg()
           call(fm.ot.assign, c)
+        elseif r == 2 then
+          call(fm.ot.sinkhorn, pts(n, 2), rand(1, 5) > 1 and pts(rand(0, 12), 2) or random_arg(),
+            pick{random_arg(), {eps = rand() * 2 - 0.2, iters = rand(-1, 50), check = false},
+              {eps = 1, wa = random_arg(), wb = random_arg(), check = false}})
         else
           call(fm.ot.match, pts(n, 2), rand(1, 5) > 1 and pts(n, 2) or random_arg(), random_arg())
         end
