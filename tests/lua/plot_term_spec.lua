@@ -139,14 +139,17 @@ describe("fm.plot.term.scatter", function()
                    err(term.scatter, fm.zeros(2, 2), o{width = 0}))
   end)
 
-  it("prints what it returns unless print = false", function()
+  it("prints what print = false returns, and then returns nothing", function()
     local out = {}
     local saved = io.stdout
+    local x, o4 = fm.tensor{{0, 1}, {1, 0}}, {width = 6, height = 4, color = false, ascii = true}
     io.stdout = {write = function(_, s) out[#out + 1] = s end, flush = function() end}
-    local ok, s = pcall(term.scatter, fm.tensor{{0, 1}, {1, 0}}, {width = 6, height = 4, color = false, ascii = true})
+    local ok, n, r = pcall(function(...) return select("#", ...), ... end, term.scatter(x, o4))
     io.stdout = saved
-    assert.is_true(ok, s)
-    assert.are.equal(s, table.concat(out))
+    assert.is_true(ok, r)
+    assert.are.equal(0, n)
+    o4.print = false
+    assert.are.equal(term.scatter(x, o4), table.concat(out))
   end)
 end)
 

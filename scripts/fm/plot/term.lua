@@ -7,8 +7,9 @@
 --   fm.plot.term.hist(x [, opts])          a histogram of n values
 --   fm.plot.term.heatmap(z or f [, opts])  a matrix, or f(points) over a box
 --
--- Each prints the plot and returns it as a string (opts.print = false only
--- returns it), with a table of what was left out ({nonfinite =, outside =}).
+-- Each prints the plot and returns nothing, so the REPL does not echo it a
+-- second time; with opts.print = false it returns the plot as a string, with
+-- a table of what was left out ({nonfinite =, outside =}).
 -- Scatters and curves are drawn with braille dots (2 x 4 per character),
 -- histograms with eighth blocks, heatmaps with half blocks in colour or
 -- shades without; opts.ascii = true (or a terminal without UTF-8) draws them
@@ -21,10 +22,11 @@ local M = {}
 
 local number = canvas.number
 
--- The plot as text, printed unless opts.print == false.
+-- The plot printed, or with opts.print == false returned as text.
 local function finish(opts, s, info)
-  if opts.print ~= false then io.stdout:write(s); io.stdout:flush() end
-  return s, info
+  if opts.print == false then return s, info end
+  io.stdout:write(s)
+  io.stdout:flush()
 end
 
 -- The braille (or ASCII) characters of the cells of a dot raster.
