@@ -84,6 +84,10 @@ static fm_status agree_header(const char *fname, int n, int64_t extra, fm_status
         return fm_error(FM_ESHAPE, "%s: the ranks pass different numbers of tensors (this "
                         "rank %d, others between %lld and %lld)", fname, n,
                         (long long)lo[1], (long long)h[1]);
+    if (h[2] != lo[2] && strcmp(what, "op") == 0)
+        return fm_error(FM_EVALUE, "%s: the ranks pass different ops (this rank \"%s\"; "
+                        "every rank must pass the same op)", fname,
+                        fm_dist_op_name((fm_dist_op)extra));
     if (h[2] != lo[2])
         return fm_error(FM_EVALUE, "%s: the ranks pass different %ss (this rank %lld, "
                         "others between %lld and %lld)", fname, what, (long long)extra,

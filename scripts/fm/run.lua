@@ -116,6 +116,7 @@ end
 function M.new(dir, settings, opts)
   assert(type(dir) == "string" and dir ~= "", "fm.run.new: a directory name is required")
   settings = settings or {}
+  if fm._dist.rank() > 0 then return M.follower(dir, settings) end
   M.mkdir_p(dir)
   local self = setmetatable({ dir = dir, settings = settings, history = {},
                               t0 = fm.clock() }, Run)
@@ -203,6 +204,27 @@ function Run:close()
 end
 Run.__close = Run.close
 Run.__gc = Run.close
+
+-- follower(dir, settings): what ranks other than 0 of a data-parallel job
+-- get from new() (docs/dist.md): the same object, remembering what is
+-- logged (run:series), but writing nothing; rank 0 writes the directory.
+local Follower = setmetatable({}, {__index = Run})
+Follower.__index = Follower
+function Follower:log(step, values)
+  local metrics = self.metrics
+  self.metrics = {write = function() return true end, flush = function() return true end}
+  Run.log(self, step, values)
+  self.metrics = metrics
+end
+function Follower:write(name) return self:path(name) end
+Follower.save_npy, Follower.save_model, Follower.plot = Follower.write, Follower.write, Follower.write
+function Follower.close() end
+Follower.__close = Follower.close
+
+function M.follower(dir, settings)
+  return setmetatable({ dir = dir, settings = settings, history = {}, t0 = fm.clock(),
+                        follower = true }, Follower)
+end
 
 M.Run = Run
 return M

@@ -8,6 +8,7 @@
 --   train.dataset(name) -- fm.data.<name>{} by name
 local fm = require "fm"
 local progress = require "fm.progress"
+local dist = require "fm.dist"
 local M = {}
 
 -- The 2-D target sets an experiment may name with --data.
@@ -78,6 +79,9 @@ function M.loop(o)
       why = tostring(loss)
     else
       if type(loss) ~= "number" then loss = loss:item() end
+      -- data-parallel: the loss of the whole batch, the same on every rank,
+      -- so that every rank logs and judges the same number (docs/dist.md)
+      loss = dist.mean_number(loss)
       why = bad_loss(loss, bound, factor)
       if not why and not bound and factor then bound = factor * math.max(math.abs(loss), 1) end
     end
@@ -127,6 +131,14 @@ end
 -- standard deviation in *_floor_sd; k = 0: no floor (finite-sample distances
 -- between two 8-gaussian sets of 1500 points vary by 2x from draw to draw).
 function M.evaluate(x, target, o)
+  -- data-parallel: rank 0 evaluates, the others receive its figures
+  if dist.active() then
+    return dist.broadcast_value(dist.is_root() and M.evaluate_here(x, target, o) or nil, 0)
+  end
+  return M.evaluate_here(x, target, o)
+end
+
+function M.evaluate_here(x, target, o)
   o = o or {}
   local n = math.min(o.n or 2000, #x)
   local xs = x:narrow(1, 1, n)
