@@ -40,6 +40,11 @@ optim.Optimizer = Optimizer
 --   nonfinite = "ignore"           no check (the update may write NaN)
 -- Errors about non-finite numbers always contain "non-finite", which is how
 -- fm.train.loop recognises them.
+--
+-- Data-parallel jobs (docs/dist.md): under an MPI launcher with more than
+-- one rank, every optimiser (and EMA) starts from rank 0's weights, and the
+-- gradients are averaged over the ranks before every step and before
+-- clip_grad_norm; the option dist = false keeps this rank's own.
 local POLICIES = {error = true, skip = true, ignore = true}
 local function policy_of(o, what)
   local p = o.nonfinite or "error"
