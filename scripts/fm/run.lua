@@ -148,6 +148,15 @@ function Run:path(name) return self.dir .. "/" .. name end
 -- log(step, values): append {"step": step, ...values} to metrics.jsonl and
 -- remember the values (run:series(key) gives them back for curves).
 function Run:log(step, values)
+  local rec = self:remember(step, values)
+  if not self.metrics then error("fm.run: log after close() in " .. self.dir, 2) end
+  assert(self.metrics:write(json.encode(rec) .. "\n"))
+  assert(self.metrics:flush())
+end
+
+-- remember(step, values): the record {step = step, ...values}, its numbers
+-- kept for run:series.
+function Run:remember(step, values)
   local rec = { step = step }
   for k, v in pairs(values) do
     rec[k] = v
@@ -158,9 +167,7 @@ function Run:log(step, values)
       h.values[#h.values + 1] = v
     end
   end
-  if not self.metrics then error("fm.run: log after close() in " .. self.dir, 2) end
-  assert(self.metrics:write(json.encode(rec) .. "\n"))
-  assert(self.metrics:flush())
+  return rec
 end
 
 -- series(key): steps, values of a logged number (empty tables if none).
@@ -210,12 +217,7 @@ Run.__gc = Run.close
 -- logged (run:series), but writing nothing; rank 0 writes the directory.
 local Follower = setmetatable({}, {__index = Run})
 Follower.__index = Follower
-function Follower:log(step, values)
-  local metrics = self.metrics
-  self.metrics = {write = function() return true end, flush = function() return true end}
-  Run.log(self, step, values)
-  self.metrics = metrics
-end
+Follower.log = Run.remember
 function Follower:write(name) return self:path(name) end
 Follower.save_npy, Follower.save_model, Follower.plot = Follower.write, Follower.write, Follower.write
 function Follower.close() end
