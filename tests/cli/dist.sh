@@ -90,6 +90,21 @@ contains "ot_path np=2: config records the global batch" "global_batch = 64" "$(
 ot "$TMP/ot2" > /dev/null 2>&1
 compare "$TMP/ot1/model.safetensors" "$TMP/ot2/model.safetensors" 0 > /dev/null
 check "ot_path np=2: reproducible (same seed, same weights)" 0 $?
+# fashion_mnist.lua (U-Net, EMA, gradient clipping, checkpoints): 2 ranks,
+# then resumed from their checkpoint by 1 rank
+fmx() { # steps [--resume] -- launcher...
+  local a=(--steps "$1"); shift
+  [[ $1 == --resume ]] && { a+=(--resume); shift; }
+  shift # --
+  "$@" "$SRC/experiments/fashion_mnist.lua" "${a[@]}" --data synthetic --batch 16 --n 8 \
+    --acc-n 4 --guidance 0 --no-plots --out "$TMP/fm"
+}
+out=$(fmx 4 -- mpi 2 2>&1); rc=$?
+check "fashion_mnist np=2: exit status" 0 "$rc"
+check "fashion_mnist np=2: rank 0 alone prints" 1 "$(grep -c '^trained 4 steps' <<< "$out")"
+out=$(fmx 6 --resume -- "$FMLUA" 2>&1); rc=$?
+check "fashion_mnist: resumed on 1 rank: exit status" 0 "$rc"
+contains "fashion_mnist: resumed on 1 rank at step 4" "at step 4 of 6" "$out"
 out=$(mpi 2 "$SRC/experiments/ot_path.lua" --steps 2 --batch 63 --out "$TMP/ot3" 2>&1); rc=$?
 contains "an odd batch over 2 ranks: the error" "--batch 63 does not split evenly over 2 ranks" "$out"
 [[ $rc != 0 && $rc != 124 ]]; check "an odd batch over 2 ranks: non-zero exit (rc $rc)" 0 $?
