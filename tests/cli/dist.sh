@@ -16,6 +16,8 @@ HERE=$SRC/tests/cli
 if [[ $("$FMLUA" -e 'print(require("fm").dist.available())') != true ]]; then
   out=$("$FMLUA" -e 'require("fm").dist.allreduce(require("fm").zeros(1))' 2>&1)
   contains "without MPI: allreduce says so" "built without MPI" "$out"
+  out=$(FM_DIST=1 "$FMLUA" -e 'print("ran")' 2>&1)
+  contains "without MPI, launched: it stops at start-up" "started by an MPI launcher, but" "$out"
   echo "SKIP: the rest needs a build with MPI (apt-get install libopenmpi-dev openmpi-bin)"
   finish
 fi
