@@ -21,9 +21,6 @@
 #include "core/lfm.h"
 #include "dist/dist.h"
 
-/* At most this many tensors per call (a network has a few hundred). */
-#define MAX_TENSORS 65536
-
 static int l_built(lua_State *L) { lua_pushboolean(L, fm_dist_built()); return 1; }
 static int l_launched(lua_State *L) { lua_pushboolean(L, fm_dist_launched()); return 1; }
 static int l_initialized(lua_State *L) { lua_pushboolean(L, fm_dist_initialized()); return 1; }
@@ -64,7 +61,7 @@ static fm_tensor **check_list(lua_State *L, int idx, const char *fname, int grad
     luaL_argexpected(L, lua_type(L, idx) == LUA_TTABLE, idx,
                      grads ? "list of parameters" : "tensor or list of tensors");
     lua_Integer len = luaL_len(L, idx);
-    luaL_argcheck(L, len <= MAX_TENSORS, idx, "too many tensors");
+    luaL_argcheck(L, len <= FM_DIST_MAX_TENSORS, idx, "too many tensors");
     fm_tensor **ts = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *ts, 0);
     for (lua_Integer i = 1; i <= len; i++) {
         lua_rawgeti(L, idx, i);

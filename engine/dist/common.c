@@ -41,8 +41,9 @@ bool fm_dist_launched(void)
 fm_status fm_dist_check_local(const char *fname, fm_tensor *const *ts, int n,
                               bool mean)
 {
-    if (n < 0)
-        return fm_error(FM_EVALUE, "%s: negative tensor count %d", fname, n);
+    if (n < 0 || n > FM_DIST_MAX_TENSORS)
+        return fm_error(FM_EVALUE, "%s: %d tensors; 0 to %d expected", fname, n,
+                        FM_DIST_MAX_TENSORS);
     for (int i = 0; i < n; i++) {
         const fm_tensor *t = ts[i];
         if (!t)

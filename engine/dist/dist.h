@@ -20,6 +20,8 @@
 
 typedef enum { FM_DIST_SUM = 0, FM_DIST_MEAN, FM_DIST_MAX, FM_DIST_MIN } fm_dist_op;
 #define FM_DIST_OP_COUNT 4
+/* At most this many tensors per call (a network has a few hundred). */
+#define FM_DIST_MAX_TENSORS 65536
 
 /* True when this build has MPI. */
 bool fm_dist_built(void);
