@@ -281,10 +281,14 @@ static fm_status check_gather_out(const char *fname, const fm_tensor *t, const f
         fits = out->shape[d + 1] == t->shape[d];
     if (fits)
         return FM_OK;
+    fm_tensor want = {.dtype = t->dtype, .ndim = t->ndim + 1};
+    want.shape[0] = size;
+    for (int d = 0; d < t->ndim && d + 1 < FM_MAX_DIMS; d++)
+        want.shape[d + 1] = t->shape[d];
     char a[FM_SHAPE_STR_MAX];
-    return fm_error(FM_ESHAPE, "%s: the output must be a contiguous %s tensor of shape "
-                    "(%d, ...%s)", fname, fm_dtype_name(t->dtype), size,
-                    fm_shape_str(t, a, sizeof a));
+    return fm_error(FM_ESHAPE, "%s: the output must be a contiguous %s tensor of shape %s "
+                    "(ranks, then the input's shape)", fname, fm_dtype_name(t->dtype),
+                    t->ndim < FM_MAX_DIMS ? fm_shape_str(&want, a, sizeof a) : "(too many dims)");
 }
 
 fm_status fm_dist_gather(const fm_tensor *t, fm_tensor *out, int root)
