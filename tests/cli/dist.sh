@@ -27,7 +27,7 @@ command -v mpirun > /dev/null || { echo "FAIL: fmlua has MPI but mpirun is missi
 if [[ $(id -u) == 0 ]]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 export FM_PROGRESS=off
-mpi() { local np=$1; shift; timeout 120 mpirun -np "$np" "$FMLUA" "$@"; }
+mpi() { local np=$1; shift; timeout 300 mpirun -np "$np" "$FMLUA" "$@"; }
 
 # ---- collectives -------------------------------------------------------------
 for np in 1 2 3; do
