@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "core/fm.h"
+#include "dist/dist.h"
 
 int luaopen_fm(lua_State *L);
 
@@ -343,8 +344,13 @@ int main(int argc, char **argv)
     int status = lua_pcall(L, 2, 1, 0);
     int ok = lua_toboolean(L, -1);
     cli_report(L, status);
-    lua_close(L);
+    int code = ok && status == LUA_OK ? exit_code : EXIT_FAILURE;
     if (!ok && cli_interrupted())
-        return 130; /* stopped by Ctrl-C: 128 + SIGINT, no traceback (run.c) */
-    return ok && status == LUA_OK ? exit_code : EXIT_FAILURE;
+        code = 130; /* stopped by Ctrl-C: 128 + SIGINT, no traceback (run.c) */
+    /* a failed rank of an MPI job ends the whole job, after its message
+     * (docs/dist.md, "Errors"); a no-op in a single process */
+    if (code != 0)
+        fm_dist_abort(code);
+    lua_close(L);
+    return code;
 }

@@ -5,10 +5,14 @@
 #include "core/lfm.h"
 #include "core/tensor_internal.h"
 #include "core/rng.h"
+#include "dist/dist.h"
 
+/* fm.seed(s): in a data-parallel job rank r draws from stream r of s
+ * (rank 0, like a single process, from s itself; docs/dist.md) */
 static int l_seed(lua_State *L)
 {
-    fm_rng_seed(fm_rng_global(), (uint64_t)luaL_checkinteger(L, 1));
+    fm_rng_seed_stream(fm_rng_global(), (uint64_t)luaL_checkinteger(L, 1),
+                       (uint64_t)fm_dist_rank());
     return 0;
 }
 

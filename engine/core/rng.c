@@ -88,6 +88,17 @@ void fm_rng_seed(fm_rng *rng, uint64_t seed)
     rng->counter = 0;
 }
 
+void fm_rng_seed_stream(fm_rng *rng, uint64_t seed, uint64_t stream)
+{
+    fm_rng_seed(rng, seed);
+    if (stream == 0)
+        return;
+    /* another splitmix64 round over (key, stream): streams of one seed, and
+     * stream s of seed k against stream 0 of seed k + s, are unrelated */
+    uint64_t key = rng->key;
+    fm_rng_seed(rng, key ^ (stream * 0xD1B54A32D192ED03ULL));
+}
+
 uint32_t fm_rng_u32(fm_rng *rng)
 {
     uint32_t b[4];

@@ -18,6 +18,10 @@ typedef struct {
 
 fm_rng *fm_rng_global(void);
 void fm_rng_seed(fm_rng *rng, uint64_t seed);
+/* Stream `stream` of a seed (docs/dist.md, "Random numbers"): stream 0 is
+ * fm_rng_seed(seed); the others get keys unrelated to it and to each other
+ * (rank r of a data-parallel job draws from stream r). */
+void fm_rng_seed_stream(fm_rng *rng, uint64_t seed, uint64_t stream);
 
 /* The Philox4x32-10 block function, Random123's philox4x32_R(10, ctr, key);
  * block i of a generator's stream is ctr = {counter + i (low, high), 0, 0},

@@ -28,6 +28,9 @@ end
 
 function M.save(path, state)
   if type(path) ~= "string" then error("fm.checkpoint.save: path must be a string", 2) end
+  -- a data-parallel job: every rank holds the same state; rank 0 writes it
+  -- (and every rank loads it, at any number of ranks: docs/dist.md)
+  if fm._dist.rank() > 0 then return end
   local out, meta = tensors_of(state), {}
   for k, v in pairs(state.meta or {}) do meta[k] = tostring(v) end
   meta["checkpoint.step"] = tostring(state.step or 0)

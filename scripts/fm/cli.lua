@@ -19,6 +19,7 @@
 -- --help / -h prints the generated help and exits 0; a bad command line
 -- prints the error and the usage line to stderr and exits 2. The returned
 -- table raises an error when read at a key that is not an option (typos).
+local fm = require "fm"
 local M = {}
 
 -- range_text(e): "(>= 1)", "(> 0, <= 1)", or nil without a range.
@@ -215,10 +216,28 @@ function M.try_parse(argv, spec)
   return setmetatable(opts, strict)
 end
 
+-- share_batch(opts): in a data-parallel job of N ranks (docs/dist.md), an
+-- option named batch is the global batch: each rank gets batch / N rows
+-- (opts.batch), and opts.global_batch keeps the total. nil, message when it
+-- does not split evenly.
+function M.share_batch(opts)
+  local n = fm._dist.size()
+  local b = rawget(opts, "batch")
+  if n == 1 or math.type(b) ~= "integer" then return opts end
+  if b % n ~= 0 then
+    return nil, string.format("--batch %d does not split evenly over %d ranks (each rank "
+                              .. "takes batch / ranks rows)", b, n)
+  end
+  rawset(opts, "global_batch", b)
+  opts.batch = b // n
+  return opts
+end
+
 -- parse(argv, spec, description): the options; --help prints and exits 0, a
 -- bad command line prints the error to stderr and exits 2.
 function M.parse(argv, spec, description)
   local opts, err = M.try_parse(argv, spec)
+  if opts then opts, err = M.share_batch(opts) end
   if opts then return opts end
   if err == "help" then
     io.stdout:write(M.help(spec, description, argv), "\n")

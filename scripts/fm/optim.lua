@@ -3,6 +3,7 @@
 -- clipping, learning-rate schedules and an exponential moving average.
 local fm = require "fm"
 local args = require "fm.args"
+local dist = require "fm.dist"
 local C = fm._optim
 
 local optim = {}
@@ -40,6 +41,11 @@ optim.Optimizer = Optimizer
 --   nonfinite = "ignore"           no check (the update may write NaN)
 -- Errors about non-finite numbers always contain "non-finite", which is how
 -- fm.train.loop recognises them.
+--
+-- Data-parallel jobs (docs/dist.md): under an MPI launcher with more than
+-- one rank, every optimiser (and EMA) starts from rank 0's weights, and the
+-- gradients are averaged over the ranks before every step and before
+-- clip_grad_norm; the option dist = false keeps this rank's own.
 local POLICIES = {error = true, skip = true, ignore = true}
 local function policy_of(o, what)
   local p = o.nonfinite or "error"
@@ -53,8 +59,14 @@ optim.policy_of = policy_of
 local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
 optim.finite = finite
 
--- self:check_grads() -> true to update, false to skip (or raises).
+-- self:check_grads() -> true to update, false to skip (or raises). In a
+-- data-parallel job the gradients are first averaged over the ranks
+-- (docs/dist.md), so every rank takes the same decision and the same step.
 function Optimizer:check_grads()
+  if self.dist then
+    dist.sync_grads(self.params)
+    dist.forget(self.params)
+  end
   if self.nonfinite == "ignore" then return true end
   local norm = C.grad_norm(self.params)
   if finite(norm) then return true end
@@ -72,6 +84,14 @@ end
 -- spare storage for the next backward (bindings/grad_buffers.c).
 function Optimizer:zero_grad()
   fm._autograd.release_grads(self.params)
+  dist.forget(self.params)
+end
+
+-- with_dist(opt, o): under a launcher, opt starts from rank 0's weights and
+-- averages gradients over the ranks (o.dist = false: this rank's alone).
+local function with_dist(self, o)
+  if o.dist ~= false and dist.active() then dist.attach(self) end
+  return self
 end
 function Optimizer:set_lr(lr) self.lr = lr end
 function Optimizer:get_lr() return self.lr end
@@ -127,7 +147,7 @@ function optim.sgd(params, o)
   assert(not self.nesterov or (self.momentum > 0 and self.dampening == 0),
          "fm.optim.sgd: nesterov needs momentum > 0 and dampening = 0")
   if self.momentum ~= 0 then self.state.momentum_buffer = zeros_like_list(self.params) end
-  return self
+  return with_dist(self, o)
 end
 function SGD:step()
   if not self:check_grads() then return false end
@@ -151,7 +171,7 @@ local function adam(kind, params, o, decoupled, wd_default)
   self.state.exp_avg = zeros_like_list(self.params)
   self.state.exp_avg_sq = zeros_like_list(self.params)
   for i = 1, #self.params do self.steps[i] = 0 end
-  return self
+  return with_dist(self, o)
 end
 --- fm.optim.adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weight_decay=0,
 --   nonfinite = "error"})
@@ -176,6 +196,7 @@ function optim.clip_grad_norm(params, max_norm, o)
   args.check("fm.optim.clip_grad_norm", 2, "max_norm", max_norm, "number")
   args.opts("fm.optim.clip_grad_norm", 3, o)
   params = param_list(params, "clip_grad_norm")
+  dist.sync_grads(params)   -- the norm of the averaged gradient (docs/dist.md)
   local policy = o and o.nonfinite or "error"
   local norm = C.grad_norm(params)
   if not finite(norm) then
@@ -242,6 +263,8 @@ function optim.ema(params, decay, opts)
   args.check("fm.optim.ema", 2, "decay", decay, "number?")
   args.opts("fm.optim.ema", 3, opts)
   params = param_list(params, "fm.optim.ema")
+  -- in a data-parallel job the average starts from rank 0's weights
+  if not (opts and opts.dist == false) then dist.sync_params(params) end
   local avgs = {}
   for i, p in ipairs(params) do
     avgs[i] = p:detach():clone()

@@ -46,4 +46,8 @@ debug.getregistry()["fm.Path"].__index.flow_map = function(path, gmm, opts)
   return require("fm.flow_map").new(path, gmm, opts)
 end
 
+-- a job of several ranks: fm.dist installs its rank-0-speaks rules now
+-- (scripts/fm/dist.lua, docs/dist.md)
+if fm._dist.size() > 1 then require "fm.dist" end
+
 return fm

@@ -27,7 +27,8 @@ local detected
 function M.mode()
   if detected == nil then
     local env = os.getenv("FM_PROGRESS")
-    if env == "bar" or env == "lines" or env == "off" then detected = env
+    if fm._dist.rank() > 0 then detected = "off"   -- rank 0 reports (docs/dist.md)
+    elseif env == "bar" or env == "lines" or env == "off" then detected = env
     else
       detected = (os.getenv("TERM") or "dumb") ~= "dumb"
         and os.execute("test -t 1") == true and "bar" or "lines"

@@ -119,6 +119,7 @@ function M.new(dir, settings, opts)
   if dir == "" then args.fail("fm.run.new", 1, "dir", "a directory name", dir) end
   settings = args.check("fm.run.new", 2, "settings", settings, "table?") or {}
   opts = args.opts("fm.run.new", 3, opts)
+  if fm._dist.rank() > 0 then return M.follower(dir, settings) end
   M.mkdir_p(dir)
   local self = setmetatable({ dir = dir, settings = settings, history = {},
                               t0 = fm.clock() }, Run)
@@ -150,6 +151,15 @@ function Run:path(name) return self.dir .. "/" .. name end
 -- log(step, values): append {"step": step, ...values} to metrics.jsonl and
 -- remember the values (run:series(key) gives them back for curves).
 function Run:log(step, values)
+  local rec = self:remember(step, values)
+  if not self.metrics then error("fm.run: log after close() in " .. self.dir, 2) end
+  assert(self.metrics:write(json.encode(rec) .. "\n"))
+  assert(self.metrics:flush())
+end
+
+-- remember(step, values): the record {step = step, ...values}, its numbers
+-- kept for run:series.
+function Run:remember(step, values)
   local rec = { step = step }
   for k, v in pairs(values) do
     rec[k] = v
@@ -160,9 +170,7 @@ function Run:log(step, values)
       h.values[#h.values + 1] = v
     end
   end
-  if not self.metrics then error("fm.run: log after close() in " .. self.dir, 2) end
-  assert(self.metrics:write(json.encode(rec) .. "\n"))
-  assert(self.metrics:flush())
+  return rec
 end
 
 -- series(key): steps, values of a logged number (empty tables if none).
@@ -209,6 +217,22 @@ function Run:close()
 end
 Run.__close = Run.close
 Run.__gc = Run.close
+
+-- follower(dir, settings): what ranks other than 0 of a data-parallel job
+-- get from new() (docs/dist.md): the same object, remembering what is
+-- logged (run:series), but writing nothing; rank 0 writes the directory.
+local Follower = setmetatable({}, {__index = Run})
+Follower.__index = Follower
+Follower.log = Run.remember
+function Follower:write(name) return self:path(name) end
+Follower.save_npy, Follower.save_model, Follower.plot = Follower.write, Follower.write, Follower.write
+function Follower.close() end
+Follower.__close = Follower.close
+
+function M.follower(dir, settings)
+  return setmetatable({ dir = dir, settings = settings, history = {}, t0 = fm.clock(),
+                        follower = true }, Follower)
+end
 
 M.Run = Run
 return M

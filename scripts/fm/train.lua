@@ -9,6 +9,7 @@
 local fm = require "fm"
 local args = require "fm.args"
 local progress = require "fm.progress"
+local dist = require "fm.dist"
 local M = {}
 
 -- The 2-D target sets an experiment may name with --data.
@@ -86,6 +87,9 @@ function M.loop(o)
       why = tostring(loss)
     else
       if type(loss) ~= "number" then loss = loss:item() end
+      -- data-parallel: the loss of the whole batch, the same on every rank,
+      -- so that every rank logs and judges the same number (docs/dist.md)
+      loss = dist.mean_number(loss)
       why = bad_loss(loss, bound, factor)
       if not why and not bound and factor then bound = factor * math.max(math.abs(loss), 1) end
     end
@@ -138,6 +142,14 @@ end
 -- standard deviation in *_floor_sd; k = 0: no floor (finite-sample distances
 -- between two 8-gaussian sets of 1500 points vary by 2x from draw to draw).
 function M.evaluate(x, target, o)
+  -- data-parallel: rank 0 evaluates, the others receive its figures
+  if dist.active() then
+    return dist.broadcast_value(dist.is_root() and M.evaluate_here(x, target, o) or nil, 0)
+  end
+  return M.evaluate_here(x, target, o)
+end
+
+function M.evaluate_here(x, target, o)
   args.check("fm.train.evaluate", 1, "x", x, "tensor")
   o = args.opts("fm.train.evaluate", 3, o)
   local n = math.min(o.n or 2000, #x)

@@ -29,6 +29,7 @@ function L.command(ctx, run)
     parts[#parts + 1] = string.format("timeout --foreground --signal=TERM --kill-after=%d %d",
                                       ctx.kill_after or 5, math.ceil(ctx.timeout))
   end
+  if ctx.launcher then parts[#parts + 1] = ctx.launcher end  -- srun/mpirun (fm.sweep.slurm)
   parts[#parts + 1] = q(ctx.fmlua)
   parts[#parts + 1] = q(ctx.script)
   parts[#parts + 1] = "--out " .. q(run.dir)

@@ -12,6 +12,27 @@ local localrun = require "fm.sweep.localrun"
 local q = proc.quote
 local S = {}
 
+-- One run as an MPI job (docs/dist.md, "Slurm"): slurm = {ntasks = N} gives
+-- each array task N tasks (sbatch --ntasks N, nodes as Slurm places them, or
+-- slurm.nodes) and starts the run under a launcher inside the job:
+--   mpi = "pmix" (default) | "pmi2"   srun --ntasks N --mpi=<mpi>
+--   mpi = "mpirun"                    mpirun -np N (Open MPI reads the
+--                                     job's allocation from Slurm itself)
+local LAUNCHERS = { pmix = true, pmi2 = true, mpirun = true }
+function S.launcher(sl)
+  local n = sl.ntasks
+  if n == nil or n == 1 then return nil end
+  if math.type(n) ~= "integer" or n < 1 then
+    error("sweep: slurm.ntasks must be a positive integer, got " .. tostring(n), 0)
+  end
+  local mpi = sl.mpi or "pmix"
+  if not LAUNCHERS[mpi] then
+    error("sweep: slurm.mpi must be \"pmix\", \"pmi2\" or \"mpirun\", got " .. tostring(mpi), 0)
+  end
+  if mpi == "mpirun" then return "mpirun -np " .. n end
+  return string.format("srun --ntasks=%d --mpi=%s", n, mpi)
+end
+
 S.command = localrun.command
 
 -- active(jid): number of the array's tasks still known to squeue, or nil if
@@ -53,6 +74,7 @@ end
 
 -- submit(ctx, todo, k): sbatch the array; returns the job id.
 local function submit(ctx, todo, k)
+  ctx.launcher = S.launcher(ctx.slurm)
   local job, dir = generate(ctx, todo, k)
   local minutes = ctx.timeout and math.ceil((ctx.timeout + 30) / 60) or nil
   local cmd = { "sbatch --parsable",
@@ -60,6 +82,8 @@ local function submit(ctx, todo, k)
     "--job-name=" .. q("fm-" .. ctx.name), "--chdir=" .. q(ctx.cwd),
     "--output=" .. q(dir .. "/%A_%a.out"), "--cpus-per-task=" .. (ctx.slurm.cpus or 1) }
   if minutes then cmd[#cmd + 1] = "--time=" .. minutes end
+  if ctx.launcher then cmd[#cmd + 1] = "--ntasks=" .. ctx.slurm.ntasks end
+  if ctx.slurm.nodes then cmd[#cmd + 1] = "--nodes=" .. q(tostring(ctx.slurm.nodes)) end
   for _, a in ipairs(ctx.slurm.args or {}) do cmd[#cmd + 1] = q(a) end
   cmd[#cmd + 1] = q(job)
   local out, ok = proc.capture(table.concat(cmd, " ") .. " 2>&1")
