@@ -19,7 +19,6 @@
 -- --help / -h prints the generated help and exits 0; a bad command line
 -- prints the error and the usage line to stderr and exits 2. The returned
 -- table raises an error when read at a key that is not an option (typos).
-local fm = require "fm"
 local M = {}
 
 -- range_text(e): "(>= 1)", "(> 0, <= 1)", or nil without a range.
@@ -219,9 +218,11 @@ end
 -- share_batch(opts): in a data-parallel job of N ranks (docs/dist.md), an
 -- option named batch is the global batch: each rank gets batch / N rows
 -- (opts.batch), and opts.global_batch keeps the total. nil, message when it
--- does not split evenly.
+-- does not split evenly. fm.cli does not load fm itself: MPI starts when fm
+-- opens, so without fm there is one rank.
 function M.share_batch(opts)
-  local n = fm._dist.size()
+  local fm = package.loaded.fm
+  local n = fm and fm._dist.size() or 1
   local b = rawget(opts, "batch")
   if n == 1 or math.type(b) ~= "integer" then return opts end
   if b % n ~= 0 then
