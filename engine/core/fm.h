@@ -22,7 +22,12 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define FM_VERSION "0.1.0"
+/* The version is CMake's project(VERSION), passed as -DFM_VERSION="x.y.z"
+ * to everything that links fm_engine; a C program built without CMake names
+ * it itself or gets "unknown". */
+#ifndef FM_VERSION
+#define FM_VERSION "unknown"
+#endif
 #define FM_MAX_DIMS 8
 
 typedef enum {
