@@ -177,9 +177,8 @@ function M.text(x)
   if type(x) == "string" then
     return ("help: no entry named '%s' in fm's API reference"):format(x)
   end
-  return ("help: no entry for this %s: help knows fm's functions, modules, types "
-    .. "and methods (help(fm), help(fm.randn), help(\"Tensor:sum\"), ?x:sum in the REPL)")
-    :format(type(x))
+  return ("help: no entry for this %s (help covers fm's functions, modules, "
+    .. "types and methods: help(fm), help(fm.randn), ?x:sum)"):format(type(x))
 end
 
 local function evaluate(src)

@@ -204,5 +204,11 @@ end
 Run.__close = Run.close
 Run.__gc = Run.close
 
+-- printing: the directory, the settings and how many steps were logged
+function Run.__tostring(self)
+  return require("fm.pretty").call("fm.run", {{"dir", self.dir},
+    {"settings", self.settings}}, #self.history .. " steps logged")
+end
+
 M.Run = Run
 return M

@@ -134,7 +134,7 @@ describe("fm.help", function()
 
   it("says clearly when there is no entry", function()
     assert.are.equal("help: no entry named 'nosuch' in fm's API reference", help.text("nosuch"))
-    assert.truthy(help.text(42):find("^help: no entry for this number: help knows fm's"))
+    assert.truthy(help.text(42):find("^help: no entry for this number %(help covers fm's"))
     assert.truthy(help.text(print):find("^help: no entry for this function"))
   end)
 
