@@ -48,7 +48,7 @@ expect "?name prints the description" "^  Standard normal draws\.$"
 line '?x:sum'
 expect "?value:method" "^Tensor:sum\(\[dim \[, keepdim\]\]\) -> tensor$"
 line 'help(fm.loss.cfm)'
-expect "help(f) of a lazily loaded module's function" "^fm\.loss\.cfm\(model, path, z \[, opts\]\)$"
+expect "help(f) of a lazily loaded module's function" "^fm\.loss\.cfm\(model, path, z \[, opts\]\) -> loss, extras$"
 line '?fm.ode'
 expect "?module lists its contents" "^  fm\.ode\.solve\(f, x0 \[, opts\]\)"
 line '?nosuchname'
