@@ -50,7 +50,7 @@ expect "?value:method" "^Tensor:sum\(\[dim \[, keepdim\]\]\) -> tensor$"
 line 'help(fm.loss.cfm)'
 expect "help(f) of a lazily loaded module's function" "^fm\.loss\.cfm\(model, path, z \[, opts\]\) -> loss, extras$"
 line '?fm.ode'
-expect "?module lists its contents" "^  fm\.ode\.solve\(f, x0 \[, opts\]\)"
+expect "?module lists its contents" "^  fm\.ode\.solve\(f, x0 \[, opts\]\) -> x1, traj, stats$"
 line '?nosuchname'
 expect "?unknown says so" "^help: 'nosuchname' is nil$"
 line 'help(42)'
