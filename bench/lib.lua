@@ -1,5 +1,6 @@
 -- bench/lib.lua — timing helpers shared by the fmlua benchmarks, printing the
--- same `name value unit` lines as the PyTorch peer (../shared/bench/peer).
+-- same `name value unit` lines as the PyTorch peer benchmark
+-- (outside this repository; the shell drivers take its directory as FM_PEER_DIR).
 local fm = require "fm"
 local M = {}
 

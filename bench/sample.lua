@@ -1,5 +1,5 @@
 -- bench/sample.lua — Euler sampling, 100 steps, of the 2-D toy MLP
--- 3 -> 256 -> 256 -> 256 -> 2 (SiLU), as ../shared/bench/peer/fm_sample.py:
+-- 3 -> 256 -> 256 -> 256 -> 2 (SiLU), as the PyTorch peer's fm_sample.py:
 -- x <- x + dt * v([x, t_k]). Reports point-steps/s (min/median/max).
 -- Paths: "fused" = fm.ode.solve(euler) over a fused MLP field (one C call,
 -- fm_mlp_euler: row blocks run all steps in cache); "stage" = the C field

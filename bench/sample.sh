@@ -1,8 +1,8 @@
 #!/bin/bash
 # bench/sample.sh — Euler sampling (100 steps, MLP 3->256->256->256->2 SiLU)
 # of 10,000 and 100,000 points: fmlua (bench/sample.lua) beside PyTorch in its
-# best configuration (OMP_WAIT_POLICY=passive, ../shared/bench/peer/README.md
-# 'Comparing fairly'), under both OpenBLAS settings: the machine's
+# best configuration (OMP_WAIT_POLICY=passive, the peer README's
+# 'Comparing fairly'; the peer is not in this repository: FM_PEER_DIR), under both OpenBLAS settings: the machine's
 # OPENBLAS_CORETYPE (Haswell when the environment does not set one) and with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (AVX-512 kernels).
 # Usage: bash bench/sample.sh [path/to/fmlua] [repeats=3]
@@ -12,8 +12,7 @@ set -euo pipefail
 FMLUA=${1:-build/fmlua}
 REPEATS=${2:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
-PEER=${FM_PEER_DIR:-$HERE/../../shared/bench/peer}
-[ -d "$PEER" ] || PEER=/work/shared/bench/peer
+PEER=${FM_PEER_DIR:?set FM_PEER_DIR to the directory of the PyTorch peer benchmark (not part of this repository)}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 run_setting() {

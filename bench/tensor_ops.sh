@@ -3,12 +3,12 @@
 # cblas_sgemm (the ceiling), NumPy and PyTorch, in one run, under the
 # machine's OpenBLAS setting and with OPENBLAS_CORETYPE/L2_SIZE unset (each
 # side under the same setting). Prints `name value unit` lines and a table.
-# Usage: bench/tensor_ops.sh [path/to/fmlua] [repeats]
+# Usage: FM_PEER_DIR=path/to/peer bench/tensor_ops.sh [path/to/fmlua] [repeats]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fmlua=${1:-build/fmlua}
 R=${2:-5}
-peer=../shared/bench/peer
+peer=${FM_PEER_DIR:?set FM_PEER_DIR to the directory of the PyTorch peer benchmark (not part of this repository)}
 [ -x $peer/build/sgemm_cblas ] || (cd $peer && ./build.sh >/dev/null) || {
   mkdir -p bench/out && gcc -O2 -o bench/out/sgemm_cblas $peer/sgemm_cblas.c \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas; }

@@ -1,5 +1,5 @@
 -- bench/train_step.lua — the conditional flow matching training step of
--- ../shared/bench/peer/fm_train.py in fmlua: 8 gaussians (radius 4, std 0.5),
+-- the PyTorch peer's fm_train.py in fmlua: 8 gaussians (radius 4, std 0.5),
 -- MLP [x, t] -> W -> W -> W -> 2 with SiLU, Adam lr 1e-3, data sampled every
 -- step. Prints `name value unit` lines like the peer (steps/s min/median/max).
 -- Usage: fmlua bench/train_step.lua [--width 256] [--batch 256] [--repeats 7]

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/train_step.sh [FMLUA] — fmlua's CFM training step (bench/train_step.lua)
-# beside PyTorch's (../shared/bench/peer/fm_train.py) and the GEMM-bound limit
+# beside PyTorch's (fm_train.py of the peer in $FM_PEER_DIR) and the GEMM-bound limit
 # (6 x batch x params FLOPs per step at cblas_sgemm's measured rate, the
 # 4096x256x256 shape), under the machine's OpenBLAS environment and with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (both sides the same way).
@@ -19,13 +19,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 FMLUA=${1:-$here/../build/fmlua}
-PEER=${PEER:-$here/../../shared/bench/peer}
-[ -d "$PEER" ] || PEER=/work/shared/bench/peer
+PEER=${FM_PEER_DIR:?set FM_PEER_DIR to the directory of the PyTorch peer benchmark (not part of this repository)}
 ROUNDS=${ROUNDS:-3}
 REPEATS=${REPEATS:-5}
 TARGET_S=${TARGET_S:-0.5}
-# cblas_sgemm's ceiling: the peer's build if there is one (shared/ may be
-# read-only), else built here into bench/out
+# cblas_sgemm's ceiling: the peer's build if there is one (its directory
+# may be read-only), else built here into bench/out
 SGEMM=$PEER/build/sgemm_cblas
 if [ ! -x "$SGEMM" ]; then
   SGEMM=$here/out/sgemm_cblas

@@ -1,5 +1,5 @@
 -- bench/unet_step.lua — class-conditional flow matching with the small U-Net
--- "UNet-S" of ../shared/bench/peer/unet_train.py, in fmlua: the training step,
+-- "UNet-S" of the PyTorch peer's unet_train.py, in fmlua: the training step,
 -- a forward pass alone (no_grad) and a forward-mode JVP (output and its
 -- derivative along (dx, dt) = (v, 1)), timed as the peer times them (same
 -- repeat_rate: W warm-up calls, then R repeats of at least S seconds each).

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/unet_step.sh [FMLUA] — fmlua's U-Net "UNet-S" (bench/unet_step.lua,
-# fm.nn.unet) beside PyTorch's (../shared/bench/peer/unet_train.py), batch
+# fm.nn.unet) beside PyTorch's (unet_train.py of the peer in $FM_PEER_DIR), batch
 # 128, C = 16 and 32: training steps/s, no-grad forwards/s and forward-mode
 # JVPs/s, under the machine's OpenBLAS environment and with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (both sides the same way).
@@ -25,8 +25,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 FMLUA=${1:-$here/../build/fmlua}
-PEER=${PEER:-$here/../../shared/bench/peer}
-[ -d "$PEER" ] || PEER=/work/shared/bench/peer
+PEER=${FM_PEER_DIR:?set FM_PEER_DIR to the directory of the PyTorch peer benchmark (not part of this repository)}
 ROUNDS=${ROUNDS:-2}
 REPEATS=${REPEATS:-3}
 TARGET_S=${TARGET_S:-1.5}
@@ -37,8 +36,8 @@ BATCH=${BATCH:-128}
 SETTINGS=${SETTINGS:-machine unset}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-# cblas_sgemm's ceiling: the peer's build if there is one (shared/ may be
-# read-only), else built here into bench/out (as bench/train_step.sh does)
+# cblas_sgemm's ceiling: the peer's build if there is one (its directory
+# may be read-only), else built here into bench/out (as bench/train_step.sh does)
 SGEMM=$PEER/build/sgemm_cblas
 if [ ! -x "$SGEMM" ]; then
   SGEMM=$here/out/sgemm_cblas

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # bootstrap.sh — install Debian's packages, build fmlua, then do one thing:
-#   tools/bootstrap.sh run [script.lua args...]   run a script (default: experiments/ot_path.lua)
-#   tools/bootstrap.sh test                       run the whole test suite (ctest)
-#   tools/bootstrap.sh test-sanitize              the suite in an ASan + UBSan build
 #   tools/bootstrap.sh build                      only build
+#   tools/bootstrap.sh run [script.lua args...]   run a script (default: experiments/ot_path.lua)
+#   tools/bootstrap.sh test [ctest args...]       run the whole test suite (ctest)
+#   tools/bootstrap.sh test-sanitize [ctest args] the suite in an ASan + UBSan build
+#   tools/bootstrap.sh slurm                      install Slurm too, build,
+#                                                 run the Slurm test (tests/cli/sweep_slurm.sh)
+# The package lists are tools/packages/*.txt: build and run install
+# runtime + build (+ mpi), test and test-sanitize add test, and the Slurm
+# packages (slurm.txt, for tools/slurm_up.sh and the Slurm test) come only
+# with the slurm command or FM_WITH_SLURM=1 (.ci/run sets it).
 # Set FM_SKIP_APT=1 to skip the package step (already installed).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,10 +17,24 @@ cd "$here"
 mode=${1:-build}
 [ $# -gt 0 ] && shift
 
-install_packages() {
+# lists MODE: the package lists (tools/packages/NAME.txt) that MODE needs
+lists() {
+  local base=(runtime build mpi)
+  case "$1" in
+    build|run) echo "${base[*]}" ;;
+    test|test-sanitize) echo "${base[*]} test" ;;
+    slurm) echo "${base[*]} slurm" ;;
+  esac
+  [ "${FM_WITH_SLURM:-0}" = 1 ] && [ "$1" != slurm ] && echo slurm
+  return 0
+}
+
+install_packages() { # install_packages LIST...
   [ "${FM_SKIP_APT:-0}" = 1 ] && return 0
-  local pkgs missing=()
-  mapfile -t pkgs < <(grep -v '^#' tools/debian-packages.txt | sed '/^$/d')
+  local pkgs=() missing=() list
+  for list in "$@"; do
+    mapfile -t -O "${#pkgs[@]}" pkgs < <(sed 's/#.*//; s/[[:space:]]//g; /^$/d' "tools/packages/$list.txt")
+  done
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -32,7 +52,12 @@ build() { # build DIR [cmake args...]
   cmake --build "$dir" -j"$(nproc)"
 }
 
-install_packages
+case "$mode" in
+  build|run|test|test-sanitize|slurm) ;;
+  *) echo "usage: tools/bootstrap.sh build|run [script args]|test|test-sanitize|slurm" >&2; exit 2 ;;
+esac
+# shellcheck disable=SC2046 # one word per list name
+install_packages $(lists "$mode")
 case "$mode" in
   build) build build ;;
   run)
@@ -46,5 +71,7 @@ case "$mode" in
     build build-asan -DFM_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE slow "$@" ;;
-  *) echo "usage: tools/bootstrap.sh build|run [script args]|test|test-sanitize" >&2; exit 2 ;;
+  slurm)
+    build build
+    ctest --test-dir build --output-on-failure -R '^cli\.sweep_slurm$' ;;
 esac

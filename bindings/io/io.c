@@ -13,22 +13,54 @@
 
 #define FML_ST_READER "fm.SafetensorsReader"
 
-/* fm.save_npy(path, t [, "int32"]) */
+/* The names a save accepts for how to store a tensor: the dtype the tensor
+ * must have and the stored type (docs/files.md). */
+static const char *const STORE_NAMES[] = {"int32", "float16", "f16", "bfloat16", "bf16",
+    "bool", "int64", "float32", "float64", "uint8", NULL};
+static const struct {
+    fm_dtype dtype;
+    fm_stored stored;
+} STORE_AS[] = {
+    {FM_INT64, FM_STORED_I32},     {FM_FLOAT32, FM_STORED_F16},
+    {FM_FLOAT32, FM_STORED_F16},   {FM_FLOAT32, FM_STORED_BF16},
+    {FM_FLOAT32, FM_STORED_BF16},  {FM_UINT8, FM_STORED_BOOL},
+    {FM_INT64, FM_STORED_NATIVE},  {FM_FLOAT32, FM_STORED_NATIVE},
+    {FM_FLOAT64, FM_STORED_NATIVE}, {FM_UINT8, FM_STORED_NATIVE},
+};
+_Static_assert(sizeof STORE_AS / sizeof *STORE_AS ==
+               sizeof STORE_NAMES / sizeof *STORE_NAMES - 1, "one row per name");
+
+/* The index into STORE_AS of the string at idx, or an error saying what of
+ * and naming the choices. */
+static int store_index(lua_State *L, int idx, const char *what)
+{
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+    for (int i = 0; s && STORE_NAMES[i]; i++)
+        if (strcmp(s, STORE_NAMES[i]) == 0)
+            return i;
+    return luaL_error(L, "safetensors.save: %s must be one of \"f16\" (\"float16\"), "
+                      "\"bf16\" (\"bfloat16\"), \"bool\", \"int32\", or a tensor's own dtype, "
+                      "got %s%s%s", what, s ? "'" : "", s ? s : luaL_typename(L, idx),
+                      s ? "'" : "");
+}
+
+/* fm.save_npy(path, t [, as]): as "int32" (int64 -> '<i4'), "float16"
+ * (float32 -> '<f2'), "bool" (uint8 -> '|b1') or the tensor's own dtype. */
 static int l_save_npy(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     fm_tensor *t = fmL_checktensor(L, 2);
-    bool as_int32 = false;
+    fm_stored stored = FM_STORED_NATIVE;
     if (!lua_isnoneornil(L, 3)) {
-        static const char *const opts[] = {"int32", "int64", "float32", "float64", "uint8",
-                                           NULL};
-        int o = luaL_checkoption(L, 3, NULL, opts);
-        static const fm_dtype as[] = {FM_INT64, FM_INT64, FM_FLOAT32, FM_FLOAT64, FM_UINT8};
-        luaL_argcheck(L, t->dtype == as[o], 3, lua_pushfstring(L,
-                      "a %s tensor cannot be saved as %s", fm_dtype_name(t->dtype), opts[o]));
-        as_int32 = o == 0;
+        int o = luaL_checkoption(L, 3, NULL, STORE_NAMES);
+        luaL_argcheck(L, t->dtype == STORE_AS[o].dtype &&
+                      STORE_AS[o].stored != FM_STORED_BF16, 3, lua_pushfstring(L,
+                      "a %s tensor cannot be saved as %s%s", fm_dtype_name(t->dtype),
+                      STORE_NAMES[o], STORE_AS[o].stored == FM_STORED_BF16 ?
+                      " (.npy has no bfloat16; use safetensors)" : ""));
+        stored = STORE_AS[o].stored;
     }
-    fmL_check(L, fm_npy_write(path, t, as_int32), "save_npy");
+    fmL_check(L, fm_npy_write(path, t, stored), "save_npy");
     return 0;
 }
 
@@ -115,11 +147,60 @@ static int collect(lua_State *L, int idx, const char *what, const char ***keys,
     return n;
 }
 
-/* fm.safetensors.save(path, {name = tensor, ...} [, {key = "value"}]) */
+/* How the n tensors (names sorted) are stored, from opts.dtype at idx: a
+ * string applies to every tensor of the dtype it converts from (the others
+ * keep their own), a table {name = string} names tensors, each of which
+ * must exist and have that dtype. Returns a userdata-held array, pushed. */
+static fm_stored *stored_from_opts(lua_State *L, int idx, int n, const char **names,
+                                   const void **ts)
+{
+    fm_stored *stored = lua_newuserdatauv(L, sizeof(fm_stored) * (size_t)(n + 1), 0);
+    for (int i = 0; i < n; i++)
+        stored[i] = FM_STORED_NATIVE;
+    if (lua_isnoneornil(L, idx))
+        return stored;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, idx, "dtype");
+    int d = lua_gettop(L);
+    if (lua_type(L, d) == LUA_TSTRING) {
+        int o = store_index(L, d, "opts.dtype");
+        for (int i = 0; i < n; i++)
+            if (((const fm_tensor *)ts[i])->dtype == STORE_AS[o].dtype)
+                stored[i] = STORE_AS[o].stored;
+    } else if (lua_type(L, d) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, d)) {
+            const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            const char **at = name ? bsearch(&name, names, (size_t)n, sizeof *names, cmp_str)
+                                   : NULL;
+            if (!at)
+                luaL_error(L, "safetensors.save: opts.dtype names '%s', which is not a tensor "
+                           "being saved", name ? name : luaL_typename(L, -2));
+            int i = (int)(at - names), o = store_index(L, -1, "opts.dtype's entries");
+            const fm_tensor *t = ts[i];
+            if (t->dtype != STORE_AS[o].dtype)
+                luaL_error(L, "safetensors.save: tensor '%s' is %s, which cannot be stored "
+                           "as %s", name, fm_dtype_name(t->dtype), STORE_NAMES[o]);
+            stored[i] = STORE_AS[o].stored;
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, d)) {
+        luaL_error(L, "safetensors.save: opts.dtype must be a string or a table of "
+                   "name = string, got %s", luaL_typename(L, d));
+    }
+    lua_pop(L, 1);
+    return stored;
+}
+
+/* fm.safetensors.save(path, {name = tensor, ...} [, {key = "value"} [, opts]]):
+ * opts.dtype = "f16" | "bf16" | ... or {name = "bf16", ...} (docs/files.md) */
 static int l_st_save(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TTABLE);
+    lua_settop(L, 4);
     int nmeta = 0;
     const char **mkeys = NULL, **mvals = NULL;
     if (!lua_isnoneornil(L, 3)) {
@@ -147,7 +228,8 @@ static int l_st_save(lua_State *L)
     const char **names;
     const void **ts;
     int n = collect(L, 2, "tensor", &names, &ts, true);
-    fmL_check(L, fm_safetensors_write(path, n, names, (const fm_tensor *const *)ts, NULL,
+    const fm_stored *stored = stored_from_opts(L, 4, n, names, ts);
+    fmL_check(L, fm_safetensors_write(path, n, names, (const fm_tensor *const *)ts, stored,
                                       nmeta, mkeys, mvals), "safetensors.save");
     return 0;
 }
@@ -205,9 +287,7 @@ static int l_st_info(lua_State *L)
         lua_createtable(L, 0, 3);
         lua_pushstring(L, fm_dtype_name(e->dtype));
         lua_setfield(L, -2, "dtype");
-        static const char *const tags[FM_DTYPE_COUNT] = {
-            [FM_FLOAT32] = "F32", [FM_FLOAT64] = "F64", [FM_INT64] = "I64", [FM_UINT8] = "U8"};
-        lua_pushstring(L, e->int32 ? "I32" : tags[e->dtype]);
+        lua_pushstring(L, fm_safetensors_tag(e->dtype, e->stored));
         lua_setfield(L, -2, "stored");
         lua_createtable(L, e->ndim, 0);
         for (int d = 0; d < e->ndim; d++) {

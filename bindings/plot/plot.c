@@ -1,5 +1,5 @@
 /* plot.c — fm.plot: figures from Lua. Every function takes one options table
- * whose first entry is the output path (.png/.svg, or .gif for fm.plot.gif)
+ * whose first entry is the output path (.png/.svg/.pdf, or .gif for fm.plot.gif)
  * and returns nothing; errors name the missing or bad field. Data may be
  * tensors or nested tables of numbers. */
 #include <math.h>

@@ -3,6 +3,7 @@
  * philox(key, counter + i), four 32-bit words; draws consume whole blocks. */
 #include "core/rng.h"
 #include "core/rng_internal.h"
+#include "core/clones_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,11 +32,8 @@ void fm_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
 /* fm_philox4x32_10 on FM_PHILOX_LANES counters at once (same rounds). */
-VEC_CLONES
+FM_TARGET_CLONES
 void fmi_philox_lanes(uint64_t key, uint64_t ctr,
                       uint32_t w[4][FM_PHILOX_LANES])
 {

@@ -15,11 +15,9 @@
  */
 #include "ops/vmath.h"
 #include "core/rng_internal.h"
+#include "core/clones_internal.h"
 
 #include <math.h>
-
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 enum { LANES = FM_PHILOX_LANES };
 
@@ -36,7 +34,7 @@ static inline float log_one_minus(uint32_t b)
 
 /* n <= LANES pairs from the words of n blocks into out (2 n floats, or
  * 2 n - 1 when `odd`: the last block's second normal is dropped). */
-VEC_CLONES
+FM_TARGET_CLONES
 static void box_muller(const uint32_t w[4][LANES], int n, bool odd,
                        float mean, float std, float *out)
 {

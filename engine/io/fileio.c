@@ -174,40 +174,47 @@ static int64_t offset_of(const fm_tensor *t, int64_t i)
     return off;
 }
 
-/* Copies elements [start, start + n) of t (row-major) into buf, narrowing
- * int64 to int32 when asked. */
+/* "<path>: element <i> (<value>) cannot be stored as <type>" for the value
+ * of dtype at p. */
+static fm_status unfit(const char *path, int64_t i, fm_dtype dtype, const void *p,
+                       fm_stored stored)
+{
+    int64_t v = 0;
+    if (dtype == FM_INT64)
+        memcpy(&v, p, 8);
+    else
+        v = *(const uint8_t *)p;
+    return fm_error(FM_EVALUE, "%s: element %lld is %lld, which %s cannot hold%s", path,
+                    (long long)i, (long long)v, fm_stored_name(stored, dtype),
+                    stored == FM_STORED_BOOL ? " (a bool is 0 or 1)" : "");
+}
+
+/* Copies elements [start, start + n) of t (row-major) into buf, converted
+ * to stored (in place: narrowing never needs more room). */
 static fm_status gather(const fm_tensor *t, int64_t start, int64_t n,
-                        bool as_int32, unsigned char *buf, const char *path)
+                        fm_stored stored, unsigned char *buf, const char *path)
 {
     size_t es = fm_dtype_size(t->dtype);
     bool contig = fm_tensor_is_contiguous(t);
     for (int64_t i = 0; i < n; i++) {
         int64_t off = contig ? start + i : offset_of(t, start + i);
-        const unsigned char *src = (const unsigned char *)t->data + (size_t)off * es;
-        if (as_int32) {
-            int64_t v;
-            memcpy(&v, src, sizeof v);
-            if (v < INT32_MIN || v > INT32_MAX)
-                return fm_error(FM_EVALUE, "%s: value %lld does not fit in int32",
-                                path, (long long)v);
-            int32_t w = (int32_t)v;
-            memcpy(buf + (size_t)i * 4, &w, 4);
-        } else {
-            memcpy(buf + (size_t)i * es, src, es);
-        }
+        memcpy(buf + (size_t)i * es, (const unsigned char *)t->data + (size_t)off * es, es);
     }
+    int64_t bad = fm_stored_narrow(stored, t->dtype, buf, buf, n);
+    if (bad >= 0)
+        return unfit(path, start + bad, t->dtype, buf + (size_t)bad * es, stored);
     return FM_OK;
 }
 
 fm_status fm_atomic_write_tensor(fm_atomic_file *af, const fm_tensor *t,
-                                 bool as_int32)
+                                 fm_stored stored)
 {
-    if (as_int32 && t->dtype != FM_INT64)
-        return fm_error(FM_ETYPE, "%s: only int64 tensors can be stored as int32, got %s",
-                        af->path, fm_dtype_name(t->dtype));
+    if (!fm_stored_fits(stored, t->dtype))
+        return fm_error(FM_ETYPE, "%s: a %s tensor cannot be stored as %s", af->path,
+                        fm_dtype_name(t->dtype), fm_stored_name(stored, t->dtype));
     int64_t n = fm_tensor_numel(t);
-    size_t es = as_int32 ? 4 : fm_dtype_size(t->dtype);
-    if (n > 0 && fm_tensor_is_contiguous(t) && !as_int32)
+    size_t es = fm_stored_size(stored, t->dtype);
+    if (n > 0 && fm_tensor_is_contiguous(t) && stored == FM_STORED_NATIVE)
         return fm_atomic_write(af, t->data, (size_t)n * es);
     unsigned char *buf = malloc(CHUNK_ELEMS * 8);
     if (!buf)
@@ -215,7 +222,7 @@ fm_status fm_atomic_write_tensor(fm_atomic_file *af, const fm_tensor *t,
     fm_status st = FM_OK;
     for (int64_t i = 0; i < n && !st; i += CHUNK_ELEMS) {
         int64_t m = n - i < CHUNK_ELEMS ? n - i : CHUNK_ELEMS;
-        st = gather(t, i, m, as_int32, buf, af->path);
+        st = gather(t, i, m, stored, buf, af->path);
         if (!st)
             st = fm_atomic_write(af, buf, (size_t)m * es);
     }
@@ -303,27 +310,27 @@ fm_status fm_file_read_at(FILE *f, const char *path, uint64_t offset,
 }
 
 fm_status fm_file_read_tensor(FILE *f, const char *path, uint64_t offset,
-                              bool from_int32, fm_tensor *out)
+                              fm_stored stored, fm_tensor *out)
 {
     if (!fm_tensor_is_contiguous(out))
         return fm_error(FM_ELAYOUT, "%s: reading needs a contiguous tensor", path);
-    if (from_int32 && out->dtype != FM_INT64)
-        return fm_error(FM_ETYPE, "%s: int32 data is read into int64 tensors", path);
+    if (!fm_stored_fits(stored, out->dtype))
+        return fm_error(FM_ETYPE, "%s: %s data is not read into %s tensors", path,
+                        fm_stored_name(stored, out->dtype), fm_dtype_name(out->dtype));
     int64_t n = fm_tensor_numel(out);
-    if (!from_int32)
-        return fm_file_read_at(f, path, offset, out->data,
-                               (size_t)n * fm_dtype_size(out->dtype), "data");
-    /* int32 on disk: read into the upper half of out, then widen forwards:
-     * dst[i] (bytes 8i..8i+7) never reaches src[j > i] (bytes 4n+4j..). */
-    int32_t *src = (int32_t *)((int64_t *)out->data + n) - n;
-    fm_status st = fm_file_read_at(f, path, offset, src, (size_t)n * 4, "data");
+    size_t es = fm_stored_size(stored, out->dtype), ed = fm_dtype_size(out->dtype);
+    if (stored == FM_STORED_NATIVE)
+        return fm_file_read_at(f, path, offset, out->data, (size_t)n * ed, "data");
+    /* read into the top es * n bytes of out, then widen forwards: dst[i]
+     * (bytes ed*i .. ed*(i+1)) never reaches src[j > i] (from (ed-es)*n + es*j) */
+    unsigned char *src = (unsigned char *)out->data + (size_t)n * (ed - es);
+    fm_status st = fm_file_read_at(f, path, offset, src, (size_t)n * es, "data");
     if (st)
         return st;
-    int64_t *dst = out->data;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t v;
-        memcpy(&v, src + i, 4);
-        dst[i] = v;
-    }
+    int64_t bad = fm_stored_widen(stored, out->dtype, src, out->data, n);
+    if (bad >= 0)
+        return fm_error(FM_EIO, "%s: element %lld of the %s data is the byte %u "
+                        "(a bool is 0 or 1)", path, (long long)bad,
+                        fm_stored_name(stored, out->dtype), src[(size_t)bad * es]);
     return FM_OK;
 }

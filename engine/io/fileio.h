@@ -1,6 +1,7 @@
 /* fileio.h — what the file formats (npy, safetensors) share: atomic writes
  * (temporary file in the same directory, fsync, rename) and moving tensor
- * elements between files and memory, with int32 on disk widened to int64.
+ * elements between files and memory, in the tensor's dtype or another
+ * stored type (stored.h: int32, float16, bfloat16, bool).
  *
  * Every failure returns FM_EIO (or the status of the tensor check) with a
  * message naming the file. Host byte order is assumed little-endian, as both
@@ -12,6 +13,7 @@
 #include <stdio.h>
 
 #include "core/fm.h"
+#include "io/stored.h"
 
 /* A file being written under a temporary name next to its final path. */
 typedef struct {
@@ -46,10 +48,11 @@ int fm_clean_stale_temps(const char *dir);
  * (after fm_file_check_target). */
 fm_status fm_atomic_open(fm_atomic_file *af, const char *path);
 fm_status fm_atomic_write(fm_atomic_file *af, const void *p, size_t n);
-/* Writes the elements of t (any strides) in row-major order; when as_int32,
- * an int64 tensor is stored as int32 (FM_EVALUE if a value does not fit). */
+/* Writes the elements of t (any strides) in row-major order, converted to
+ * stored (FM_ETYPE if t's dtype cannot be stored so; FM_EVALUE naming the
+ * element if a value does not fit: int32 range, bool 0/1). */
 fm_status fm_atomic_write_tensor(fm_atomic_file *af, const fm_tensor *t,
-                                 bool as_int32);
+                                 fm_stored stored);
 /* Flushes, fsyncs, closes and renames over path; on failure removes the
  * temporary file. Either way af is released. */
 fm_status fm_atomic_commit(fm_atomic_file *af);
@@ -61,10 +64,11 @@ fm_status fm_file_open_read(const char *path, FILE **f, uint64_t *size);
 /* Reads exactly n bytes at offset; FM_EIO "<path>: truncated <what>". */
 fm_status fm_file_read_at(FILE *f, const char *path, uint64_t offset,
                           void *buf, size_t n, const char *what);
-/* Reads numel elements at offset into the contiguous tensor out; when
- * from_int32 the file holds int32 values and out is int64. */
+/* Reads numel elements stored as `stored` at offset into the contiguous
+ * tensor out, widened to its dtype (FM_EIO naming the element for a bool
+ * byte other than 0 or 1). */
 fm_status fm_file_read_tensor(FILE *f, const char *path, uint64_t offset,
-                              bool from_int32, fm_tensor *out);
+                              fm_stored stored, fm_tensor *out);
 /* FM_EIO on a big-endian host (the formats are little-endian). */
 fm_status fm_file_check_endian(const char *path);
 

@@ -111,25 +111,30 @@ static fm_status parse_shape(cursor *c, fm_npy_header *h)
     return FM_OK;
 }
 
+/* The descrs read, the tensor dtype each is read into and how it is stored
+ * (numpy's bools are the bytes 0 and 1; '<f2' is IEEE half). */
+static const struct {
+    const char *descr;
+    fm_dtype dtype;
+    fm_stored stored;
+} DESCRS[] = {
+    {"<f4", FM_FLOAT32, FM_STORED_NATIVE}, {"<f8", FM_FLOAT64, FM_STORED_NATIVE},
+    {"<i8", FM_INT64, FM_STORED_NATIVE},   {"|u1", FM_UINT8, FM_STORED_NATIVE},
+    {"<i4", FM_INT64, FM_STORED_I32},      {"<f2", FM_FLOAT32, FM_STORED_F16},
+    {"|b1", FM_UINT8, FM_STORED_BOOL},     {"<u1", FM_UINT8, FM_STORED_NATIVE},
+};
+#define NDESCRS (sizeof DESCRS / sizeof *DESCRS)
+
 static fm_status set_descr(cursor *c, const char *descr, fm_npy_header *h)
 {
-    h->int32 = false;
-    if (strcmp(descr, "<f4") == 0)
-        h->dtype = FM_FLOAT32;
-    else if (strcmp(descr, "<f8") == 0)
-        h->dtype = FM_FLOAT64;
-    else if (strcmp(descr, "<i8") == 0)
-        h->dtype = FM_INT64;
-    else if (strcmp(descr, "<i4") == 0) {
-        h->dtype = FM_INT64;
-        h->int32 = true;
-    } else if (strcmp(descr, "|u1") == 0 || strcmp(descr, "<u1") == 0 ||
-               strcmp(descr, "|b1") == 0) /* numpy bools are bytes 0 and 1 */
-        h->dtype = FM_UINT8;
-    else
-        return fm_error(FM_EIO, "%s: unsupported dtype '%s' (supported: <f4 <f8 <i8 <i4 "
-                        "|u1 |b1)", c->path, descr);
-    return FM_OK;
+    for (size_t i = 0; i < NDESCRS; i++)
+        if (strcmp(descr, DESCRS[i].descr) == 0) {
+            h->dtype = DESCRS[i].dtype;
+            h->stored = DESCRS[i].stored;
+            return FM_OK;
+        }
+    return fm_error(FM_EIO, "%s: unsupported dtype '%s' (supported: <f4 <f8 <i8 <i4 "
+                    "|u1 |b1 <f2)", c->path, descr);
 }
 
 /* {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), } in any order. */
@@ -226,11 +231,11 @@ static fm_status read_header(FILE *f, const char *path, uint64_t size,
     size_t nbytes;
     if (fm_shape_nbytes(h->dtype, h->ndim, h->shape, &nbytes))
         return fm_error(FM_EIO, "%s: bad shape: %s", path, fm_last_error());
-    uint64_t want = h->int32 ? nbytes / 2 : nbytes;
+    uint64_t want = nbytes / fm_dtype_size(h->dtype) * fm_stored_size(h->stored, h->dtype);
     if (size - h->data_offset != want)
         return fm_error(FM_EIO, "%s: shape/data size mismatch (%s data of %llu bytes "
-                        "expected, file has %llu)%s", path, h->int32 ? "int32" :
-                        fm_dtype_name(h->dtype), (unsigned long long)want,
+                        "expected, file has %llu)%s", path,
+                        fm_stored_name(h->stored, h->dtype), (unsigned long long)want,
                         (unsigned long long)(size - h->data_offset),
                         size - h->data_offset < want ? ": truncated data" : "");
     return FM_OK;
@@ -267,7 +272,7 @@ static fm_status read_fortran(FILE *f, const char *path, const fm_npy_header *h,
     fm_status st = fm_tensor_alloc(&colmajor, h->dtype, h->ndim, rshape);
     if (st)
         return fm_error(FM_ENOMEM, "%s: out of memory for a fortran-order array", path);
-    st = fm_file_read_tensor(f, path, h->data_offset, h->int32, &colmajor);
+    st = fm_file_read_tensor(f, path, h->data_offset, h->stored, &colmajor);
     if (!st)
         st = fm_view_permute(&colmajor, perm, &view);
     if (!st)
@@ -296,33 +301,28 @@ fm_status fm_npy_read_data(const char *path, fm_tensor *out)
     if (!st && h.fortran)
         st = read_fortran(f, path, &h, out);
     else if (!st)
-        st = fm_file_read_tensor(f, path, h.data_offset, h.int32, out);
+        st = fm_file_read_tensor(f, path, h.data_offset, h.stored, out);
     fclose(f);
     return st;
 }
 
 /* ---- writing ------------------------------------------------------------ */
 
-static const char *descr_of(const fm_tensor *t, bool as_int32)
+static const char *descr_of(const fm_tensor *t, fm_stored stored)
 {
-    if (as_int32)
-        return "<i4";
-    switch (t->dtype) {
-    case FM_FLOAT32: return "<f4";
-    case FM_FLOAT64: return "<f8";
-    case FM_INT64: return "<i8";
-    case FM_UINT8: return "|u1";
-    }
-    return "?";
+    for (size_t i = 0; i < NDESCRS; i++)
+        if (DESCRS[i].dtype == t->dtype && DESCRS[i].stored == stored)
+            return DESCRS[i].descr;
+    return NULL; /* bfloat16: numpy has no such dtype */
 }
 
 /* The version 1.0 preamble + dict, padded so the data starts at a multiple
  * of 64 bytes (as numpy does). Returns the total length. */
-static size_t format_header(const fm_tensor *t, bool as_int32, char *buf, size_t size)
+static size_t format_header(const fm_tensor *t, fm_stored stored, char *buf, size_t size)
 {
     char shape[FM_SHAPE_STR_MAX];
     int n = snprintf(buf + 10, size - 10, "{'descr': '%s', 'fortran_order': False, "
-                     "'shape': %s, }", descr_of(t, as_int32), fm_shape_str(t, shape, sizeof shape));
+                     "'shape': %s, }", descr_of(t, stored), fm_shape_str(t, shape, sizeof shape));
     size_t total = 10 + (size_t)n + 1; /* + '\n' */
     size_t padded = (total + NPY_ALIGN - 1) / NPY_ALIGN * NPY_ALIGN;
     memset(buf + 10 + n, ' ', padded - total);
@@ -336,23 +336,23 @@ static size_t format_header(const fm_tensor *t, bool as_int32, char *buf, size_t
     return padded;
 }
 
-fm_status fm_npy_write(const char *path, const fm_tensor *t, bool as_int32)
+fm_status fm_npy_write(const char *path, const fm_tensor *t, fm_stored stored)
 {
     fm_status st = fm_file_check_endian(path);
     if (st)
         return st;
-    if (as_int32 && t->dtype != FM_INT64)
-        return fm_error(FM_ETYPE, "%s: only int64 tensors can be saved as int32, got %s",
-                        path, fm_dtype_name(t->dtype));
+    if (!fm_stored_fits(stored, t->dtype) || !descr_of(t, stored))
+        return fm_error(FM_ETYPE, "%s: a %s tensor cannot be saved as %s in .npy", path,
+                        fm_dtype_name(t->dtype), fm_stored_name(stored, t->dtype));
     char header[512];
-    size_t hlen = format_header(t, as_int32, header, sizeof header);
+    size_t hlen = format_header(t, stored, header, sizeof header);
     fm_atomic_file af;
     st = fm_atomic_open(&af, path);
     if (st)
         return st;
     st = fm_atomic_write(&af, header, hlen);
     if (!st)
-        st = fm_atomic_write_tensor(&af, t, as_int32);
+        st = fm_atomic_write_tensor(&af, t, stored);
     if (st) {
         fm_atomic_abort(&af);
         return st;

@@ -112,28 +112,43 @@ static fm_status parse_metadata(fm_safetensors *st, const cJSON *meta)
     return FM_OK;
 }
 
+/* The dtype tags read and written, the tensor dtype each is read into and
+ * how it is stored (stored.h). BOOL is bytes 0/1 read as uint8; F16 and
+ * BF16 are widened to float32. */
+static const struct {
+    const char *tag;
+    fm_dtype dtype;
+    fm_stored stored;
+} TAGS[] = {
+    {"F32", FM_FLOAT32, FM_STORED_NATIVE}, {"F64", FM_FLOAT64, FM_STORED_NATIVE},
+    {"I64", FM_INT64, FM_STORED_NATIVE},   {"U8", FM_UINT8, FM_STORED_NATIVE},
+    {"I32", FM_INT64, FM_STORED_I32},      {"F16", FM_FLOAT32, FM_STORED_F16},
+    {"BF16", FM_FLOAT32, FM_STORED_BF16},  {"BOOL", FM_UINT8, FM_STORED_BOOL},
+};
+#define NTAGS (sizeof TAGS / sizeof *TAGS)
+
+const char *fm_safetensors_tag(fm_dtype dtype, fm_stored stored)
+{
+    for (size_t i = 0; i < NTAGS; i++)
+        if (TAGS[i].dtype == dtype && TAGS[i].stored == stored)
+            return TAGS[i].tag;
+    return NULL;
+}
+
 static fm_status parse_dtype(const char *path, const char *name, const cJSON *j,
                              fm_safetensors_entry *e)
 {
     const char *s = cJSON_IsString(j) ? j->valuestring : NULL;
-    e->int32 = false;
     if (!s)
         return fm_error(FM_EIO, "%s: tensor '%s' has no dtype string", path, name);
-    if (strcmp(s, "F32") == 0)
-        e->dtype = FM_FLOAT32;
-    else if (strcmp(s, "F64") == 0)
-        e->dtype = FM_FLOAT64;
-    else if (strcmp(s, "I64") == 0)
-        e->dtype = FM_INT64;
-    else if (strcmp(s, "I32") == 0) {
-        e->dtype = FM_INT64;
-        e->int32 = true;
-    } else if (strcmp(s, "U8") == 0)
-        e->dtype = FM_UINT8;
-    else
-        return fm_error(FM_EIO, "%s: tensor '%s' has unsupported dtype '%s' "
-                        "(supported: F32 F64 I64 I32 U8)", path, name, s);
-    return FM_OK;
+    for (size_t i = 0; i < NTAGS; i++)
+        if (strcmp(s, TAGS[i].tag) == 0) {
+            e->dtype = TAGS[i].dtype;
+            e->stored = TAGS[i].stored;
+            return FM_OK;
+        }
+    return fm_error(FM_EIO, "%s: tensor '%s' has unsupported dtype '%s' "
+                    "(supported: F32 F64 F16 BF16 I64 I32 U8 BOOL)", path, name, s);
 }
 
 static fm_status parse_entry(const char *path, const cJSON *j, uint64_t buflen,
@@ -174,8 +189,7 @@ static fm_status parse_entry(const char *path, const cJSON *j, uint64_t buflen,
     if (fm_shape_nbytes(e->dtype, e->ndim, e->shape, &nbytes))
         return fm_error(FM_EIO, "%s: tensor '%s' has a bad shape: %s", path, name,
                         fm_last_error());
-    if (e->int32)
-        nbytes /= 2;
+    nbytes = nbytes / fm_dtype_size(e->dtype) * fm_stored_size(e->stored, e->dtype);
     if (e->end - e->begin != nbytes)
         return fm_error(FM_EIO, "%s: tensor '%s': shape/offset size mismatch (%zu bytes "
                         "for its shape, offsets span %llu)", path, name, nbytes,
@@ -391,7 +405,14 @@ fm_status fm_safetensors_read(fm_safetensors *st, int i, fm_tensor *out)
     if (out->dtype != e->dtype || !fm_tensor_same_shape(out, &want))
         return fm_error(FM_ESHAPE, "%s: tensor '%s' is read into a %s tensor of its shape",
                         st->path, e->name, fm_dtype_name(e->dtype));
-    return fm_file_read_tensor(st->f, st->path, st->data_start + e->begin, e->int32, out);
+    fm_status s = fm_file_read_tensor(st->f, st->path, st->data_start + e->begin,
+                                      e->stored, out);
+    if (s == FM_EIO) { /* say which tensor */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fm_last_error());
+        s = fm_error(FM_EIO, "%s (tensor '%s')", msg, e->name);
+    }
+    return s;
 }
 
 void fm_safetensors_close(fm_safetensors *st)
@@ -414,19 +435,6 @@ void fm_safetensors_close(fm_safetensors *st)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static const char *dtype_tag(const fm_tensor *t, bool as_int32)
-{
-    if (as_int32)
-        return "I32";
-    switch (t->dtype) {
-    case FM_FLOAT32: return "F32";
-    case FM_FLOAT64: return "F64";
-    case FM_INT64: return "I64";
-    case FM_UINT8: return "U8";
-    }
-    return "?";
-}
-
 static int by_string(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -435,7 +443,7 @@ static int by_string(const void *a, const void *b)
 /* Names are distinct (sorted copies compared as neighbours: O(n log n)),
  * not "__metadata__" and free of control characters. */
 static fm_status check_names(const char *path, int n, const char *const *names,
-                             const fm_tensor *const *tensors, const bool *as_int32)
+                             const fm_tensor *const *tensors, const fm_stored *stored)
 {
     for (int i = 0; i < n; i++) {
         if (!names[i] || strcmp(names[i], "__metadata__") == 0)
@@ -444,9 +452,11 @@ static fm_status check_names(const char *path, int n, const char *const *names,
         if (!name_ok(names[i]))
             return fm_error(FM_EVALUE, "%s: tensor name '%s' holds a control character",
                             path, names[i]);
-        if (as_int32 && as_int32[i] && tensors[i]->dtype != FM_INT64)
-            return fm_error(FM_ETYPE, "%s: tensor '%s' is %s; only int64 can be stored as I32",
-                            path, names[i], fm_dtype_name(tensors[i]->dtype));
+        fm_stored s = stored ? stored[i] : FM_STORED_NATIVE;
+        if (!fm_stored_fits(s, tensors[i]->dtype) || !fm_safetensors_tag(tensors[i]->dtype, s))
+            return fm_error(FM_ETYPE, "%s: tensor '%s' is %s, which cannot be stored as %s",
+                            path, names[i], fm_dtype_name(tensors[i]->dtype),
+                            fm_stored_name(s, tensors[i]->dtype));
     }
     if (n < 2)
         return FM_OK;
@@ -466,7 +476,7 @@ static fm_status check_names(const char *path, int n, const char *const *names,
 /* The JSON header (metadata first, then entries in the given order), padded
  * with spaces so that the data buffer starts at a multiple of 8 bytes. */
 static char *build_header(int n, const char *const *names,
-                          const fm_tensor *const *tensors, const bool *as_int32,
+                          const fm_tensor *const *tensors, const fm_stored *stored,
                           int nmeta, const char *const *keys,
                           const char *const *values, size_t *len)
 {
@@ -480,16 +490,16 @@ static char *build_header(int n, const char *const *names,
     }
     uint64_t at = 0;
     for (int i = 0; ok && i < n; i++) {
-        bool i32 = as_int32 && as_int32[i];
-        uint64_t nbytes = (uint64_t)fm_tensor_numel(tensors[i]) *
-                          (i32 ? 4 : fm_dtype_size(tensors[i]->dtype));
+        fm_stored si = stored ? stored[i] : FM_STORED_NATIVE;
+        fm_dtype dt = tensors[i]->dtype;
+        uint64_t nbytes = (uint64_t)fm_tensor_numel(tensors[i]) * fm_stored_size(si, dt);
         double shape[FM_MAX_DIMS], offs[2] = {(double)at, (double)(at + nbytes)};
         for (int d = 0; d < tensors[i]->ndim; d++)
             shape[d] = (double)tensors[i]->shape[d];
         cJSON *e = cJSON_AddObjectToObject(root, names[i]);
         cJSON *sh = cJSON_CreateDoubleArray(shape, tensors[i]->ndim);
         cJSON *of = cJSON_CreateDoubleArray(offs, 2);
-        ok = e && sh && of && cJSON_AddStringToObject(e, "dtype", dtype_tag(tensors[i], i32));
+        ok = e && sh && of && cJSON_AddStringToObject(e, "dtype", fm_safetensors_tag(dt, si));
         ok = ok && cJSON_AddItemToObject(e, "shape", sh);
         if (!ok || !cJSON_AddItemToObject(e, "data_offsets", of)) {
             cJSON_Delete(of);
@@ -518,17 +528,17 @@ static char *build_header(int n, const char *const *names,
 
 fm_status fm_safetensors_write(const char *path, int n, const char *const *names,
                                const fm_tensor *const *tensors,
-                               const bool *as_int32, int nmeta,
+                               const fm_stored *stored, int nmeta,
                                const char *const *meta_keys,
                                const char *const *meta_values)
 {
     fm_status s = fm_file_check_endian(path);
     if (!s)
-        s = check_names(path, n, names, tensors, as_int32);
+        s = check_names(path, n, names, tensors, stored);
     if (s)
         return s;
     size_t hlen = 0;
-    char *header = build_header(n, names, tensors, as_int32, nmeta, meta_keys,
+    char *header = build_header(n, names, tensors, stored, nmeta, meta_keys,
                                 meta_values, &hlen);
     if (!header)
         return fm_error(FM_ENOMEM, "%s: out of memory building the header", path);
@@ -542,7 +552,7 @@ fm_status fm_safetensors_write(const char *path, int n, const char *const *names
     if (!s)
         s = fm_atomic_write(&af, header, hlen);
     for (int i = 0; i < n && !s; i++)
-        s = fm_atomic_write_tensor(&af, tensors[i], as_int32 && as_int32[i]);
+        s = fm_atomic_write_tensor(&af, tensors[i], stored ? stored[i] : FM_STORED_NATIVE);
     free(header);
     if (s) {
         fm_atomic_abort(&af);

@@ -3,6 +3,7 @@
  * planes for stride >= 2), the scatter/gather of a chunk of images between
  * NCHW and the GEMM's (Cout, nb P) layout, bias and row sums. */
 #include "nn/conv_internal.h"
+#include "core/clones_internal.h"
 
 #include <string.h>
 
@@ -85,9 +86,12 @@ static int64_t floordiv(int64_t a, int64_t b)
  * add: y[i] += x[i]. */
 /* AVX-512 / AVX2 / baseline copies of the loops; the short zero and copy
  * loops stay loops (not memset / memcpy calls of a few elements). */
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), \
-                   optimize("no-tree-loop-distribute-patterns")))
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LOOP_PATTERNS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LOOP_PATTERNS
+#endif
+#define VEC_CLONES FM_TARGET_CLONES NO_LOOP_PATTERNS
 
 #define CONV_KERNELS(T, S)                                                     \
 /* ph[qr][qc][t][r] = xp[t s + qr][r s + qc] (0 outside) */                    \

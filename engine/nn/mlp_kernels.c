@@ -2,17 +2,11 @@
  * the activations of ops/act.c: dz = dh * act'(z) fused with the bias
  * gradient, column sums, and layers with K <= 4 as hand loops. */
 #include "nn/mlp_internal.h"
+#include "core/clones_internal.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VEC_CLONES
-#endif
 
 /* dz[i][j] = dh[i][j] * d[i][j] in place, db[j] (+)= sum_i dz[i][j]. */
 #define DEFINE_DACT(T, SUF)                                                    \
@@ -30,7 +24,7 @@
             }                                                                  \
         }                                                                      \
     }
-VEC_CLONES DEFINE_DACT(float, f32)
+FM_TARGET_CLONES DEFINE_DACT(float, f32)
 DEFINE_DACT(double, f64)
 
 /* Column sums of a (rows, n) block into db (overwrite or accumulate). */
@@ -42,7 +36,7 @@ DEFINE_DACT(double, f64)
         for (int64_t i = 0; i < rows; i++)                                     \
             for (int64_t j = 0; j < n; j++) db[j] += a[i * lda + j];           \
     }
-VEC_CLONES DEFINE_COLSUM(float, f32)
+FM_TARGET_CLONES DEFINE_COLSUM(float, f32)
 DEFINE_COLSUM(double, f64)
 
 /* Small-K layer: z[i][:] = bias + sum_{k<K} x[i][k] W[k][:] (K <= 4; bias
@@ -63,7 +57,7 @@ DEFINE_COLSUM(double, f64)
             }                                                                  \
         }                                                                      \
     }
-VEC_CLONES DEFINE_SMALLK(float, f32)
+FM_TARGET_CLONES DEFINE_SMALLK(float, f32)
 DEFINE_SMALLK(double, f64)
 
 /* ---- dtype dispatch ---------------------------------------------------- */

@@ -4,12 +4,11 @@
  * the backward reductions, along a channel's S positions (_ch) or along the
  * channels with gamma per element (_el). */
 #include "nn/norm_internal.h"
+#include "core/clones_internal.h"
 
 #include <math.h>
 #include <string.h>
 
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #define LANES 32
 #define BLOCK 1024
 
@@ -20,7 +19,7 @@
  * most BLOCK / LANES = 32 terms. The sums are of values shifted by the
  * group's first element (stats) or the mean, so they do not cancel. */
 #define DEFINE_KERNELS(T, ACC, SUF)                                              \
-    static VEC_CLONES void stats_##SUF(const void *xv, int64_t n,             \
+    static FM_TARGET_CLONES void stats_##SUF(const void *xv, int64_t n,       \
                                        double *mean, double *var)             \
     {                                                                          \
         const T *restrict x = xv;                                              \
@@ -48,7 +47,7 @@
         *mean = (double)k + mu;                                                \
         *var = v > 0 ? v : 0;                                                  \
     }                                                                          \
-    static VEC_CLONES void jstats_##SUF(const void *xv, const void *tv,       \
+    static FM_TARGET_CLONES void jstats_##SUF(const void *xv, const void *tv, \
                                         int64_t n, double *r)                 \
     {                                                                          \
         const T *restrict x = xv, *restrict tx = tv;                           \
@@ -82,7 +81,7 @@
         r[2] = mt;                                                             \
         r[3] = U / (double)n - mu * mt;  /* mean(tx (x - mean)) */             \
     }                                                                          \
-    static VEC_CLONES void fwd_ch_##SUF(const void *xv, void *ov, int64_t n,  \
+    static FM_TARGET_CLONES void fwd_ch_##SUF(const void *xv, void *ov, int64_t n,  \
                                         double m, double a, double b)         \
     {                                                                          \
         const T *restrict x = xv;                                              \
@@ -91,7 +90,7 @@
         for (int64_t i = 0; i < n; i++)                                        \
             o[i] = (x[i] - m_) * a_ + b_;                                      \
     }                                                                          \
-    static VEC_CLONES void fwd_el_##SUF(const void *xv, void *ov, int64_t n,  \
+    static FM_TARGET_CLONES void fwd_el_##SUF(const void *xv, void *ov, int64_t n,  \
                                         double m, double r, const void *gv,   \
                                         const void *bv)                       \
     {                                                                          \
@@ -101,7 +100,7 @@
         for (int64_t i = 0; i < n; i++)                                        \
             o[i] = (x[i] - m_) * r_ * g[i] + b[i];                             \
     }                                                                          \
-    static VEC_CLONES void red_ch_##SUF(const void *dv, const void *xv,       \
+    static FM_TARGET_CLONES void red_ch_##SUF(const void *dv, const void *xv, \
                                         int64_t n, double m, double *r)       \
     {                                                                          \
         const T *restrict dz = dv, *restrict x = xv;                           \
@@ -126,7 +125,7 @@
         r[0] = Sa;                                                             \
         r[1] = Sb;                                                             \
     }                                                                          \
-    static VEC_CLONES void red_el_##SUF(const void *dv, const void *xv,       \
+    static FM_TARGET_CLONES void red_el_##SUF(const void *dv, const void *xv, \
                                         int64_t n, double m, double rs,       \
                                         const void *gv, double *restrict pb,  \
                                         double *restrict pg, double *r)       \
@@ -162,7 +161,7 @@
             }                                                                  \
         }                                                                      \
     }                                                                          \
-    static VEC_CLONES void dx_ch_##SUF(void *ov, const void *dv,              \
+    static FM_TARGET_CLONES void dx_ch_##SUF(void *ov, const void *dv,        \
                                        const void *xv, int64_t n, double m,   \
                                        double a, double c0, double w)         \
     {                                                                          \
@@ -172,7 +171,7 @@
         for (int64_t i = 0; i < n; i++)                                        \
             o[i] += a_ * dz[i] + c_ + w_ * (x[i] - m_);                        \
     }                                                                          \
-    static VEC_CLONES void dx_el_##SUF(void *ov, const void *dv,              \
+    static FM_TARGET_CLONES void dx_el_##SUF(void *ov, const void *dv,        \
                                        const void *xv, int64_t n, double m,   \
                                        double r, const void *gv, double c0,   \
                                        double w)                              \
@@ -183,7 +182,7 @@
         for (int64_t i = 0; i < n; i++)                                        \
             o[i] += r_ * g[i] * dz[i] + c_ + w_ * (x[i] - m_);                 \
     }                                                                          \
-    static VEC_CLONES void jvp_ch_##SUF(const void *xv, const void *tv,       \
+    static FM_TARGET_CLONES void jvp_ch_##SUF(const void *xv, const void *tv, \
                                         void *ov, void *pv, int64_t n,        \
                                         double m, double r, double g,         \
                                         double b, double A, double B,         \
@@ -199,7 +198,7 @@
             p[i] = A_ * tx[i] + B_ * xh + C_;                                  \
         }                                                                      \
     }                                                                          \
-    static VEC_CLONES void jvp_el_##SUF(const void *xv, const void *tv,       \
+    static FM_TARGET_CLONES void jvp_el_##SUF(const void *xv, const void *tv, \
                                         void *ov, void *pv, int64_t n,        \
                                         double m, double r, const void *gv,   \
                                         const void *bv, const void *tgv,      \
@@ -216,7 +215,7 @@
             p[i] = g[i] * r_ * (tx[i] - mt_ - xh * mtx_) + tg[i] * xh + tb[i]; \
         }                                                                      \
     }                                                                          \
-    static VEC_CLONES void mul_##SUF(void *tv, const void *dv, int64_t n)     \
+    static FM_TARGET_CLONES void mul_##SUF(void *tv, const void *dv, int64_t n)     \
     {                                                                          \
         T *restrict t = tv;                                                    \
         const T *restrict d = dv;                                              \

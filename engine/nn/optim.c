@@ -1,11 +1,9 @@
 /* optim.c — fused optimiser updates (see optim.h for the formulas). */
 #include "nn/optim.h"
 #include "core/pool.h"
+#include "core/clones_internal.h"
 
 #include <math.h>
-
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 static fm_status check_pair(const fm_tensor *p, const fm_tensor *q,
                             const char *op, const char *name)
@@ -38,7 +36,7 @@ static fm_status check_pair(const fm_tensor *p, const fm_tensor *q,
             p[i] -= lr * d;                                                    \
         }                                                                      \
     }
-VEC_CLONES DEFINE_SGD(float, f32)
+FM_TARGET_CLONES DEFINE_SGD(float, f32)
 DEFINE_SGD(double, f64)
 
 /* Large updates are split between the pool's threads by fm_pool_split's
@@ -109,7 +107,7 @@ fm_status fm_optim_sgd(fm_tensor *param, const fm_tensor *grad,
             p[i] = pi - step_size * mi / (SQRT(vi) * inv_sqrt_bc2 + eps);      \
         }                                                                      \
     }
-VEC_CLONES DEFINE_ADAM(float, f32, sqrtf)
+FM_TARGET_CLONES DEFINE_ADAM(float, f32, sqrtf)
 DEFINE_ADAM(double, f64, sqrt)
 
 typedef struct {

@@ -7,12 +7,13 @@
  *
  * float32 uses the vectorisable exp, sigmoid and tanh of ops/vmath.h, float64
  * libm (gradchecks). Hot float32 rows are compiled for x86-64-v4 / v3 /
- * baseline (target_clones) where gcc supports it; float32 SiLU rows use the
- * AVX-512 kernel of act_avx512.c when the CPU has it.
+ * baseline where gcc supports it (FM_TARGET_CLONES, core/clones_internal.h);
+ * float32 SiLU rows use the AVX-512 kernel of act_avx512.c when the CPU has it.
  */
 #include "ops/act.h"
 #include "ops/act_internal.h"
 #include "ops/vmath.h"
+#include "core/clones_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -39,13 +40,6 @@ const char *fm_act_name(fm_act act)
 {
     return (unsigned)act < FM_ACT_COUNT ? act_names[act] : "?";
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VEC_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VEC_CLONES
-#endif
 
 static inline float sigm_f32(float z) { return fmv_sigmoid(z); }
 static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
@@ -109,7 +103,7 @@ static inline double sigm_f64(double z) { return 1.0 / (1.0 + exp(-z)); }
 
 DEFINE_ACT_ELEMS(float, f32, sigm_f32, fmv_tanh, fmv_exp)
 DEFINE_ACT_ELEMS(double, f64, sigm_f64, tanh, exp)
-VEC_CLONES DEFINE_ACT_ROW(float, f32)
+FM_TARGET_CLONES DEFINE_ACT_ROW(float, f32)
 DEFINE_ACT_ROW(double, f64)
 
 void fm_act_rows(fm_dtype dt, fm_act act, int64_t rows, int64_t n, void *z,
@@ -214,7 +208,7 @@ DEFINE_ACT_SECOND(double, f64, sigm_f64, tanh)
 #define SECOND_LOOP(T, SUF, A)                                                 \
     for (int64_t j = 0; j < n; j++) act_second_##SUF(A, x[j], &d1[j], &d2[j])
 
-VEC_CLONES static void second_f32(fm_act act, int64_t n, const float *x, float *d1,
+FM_TARGET_CLONES static void second_f32(fm_act act, int64_t n, const float *x, float *d1,
                                   float *d2)
 {
     switch (act) {

@@ -1,5 +1,8 @@
-/* plot_fig.c — a figure: a cairo surface for a .png/.svg path (or an
- * in-memory image), written to a temporary name and renamed on success. */
+/* plot_fig.c — a figure: a cairo surface for a .png/.svg/.pdf path (or an
+ * in-memory image), written to a temporary name and renamed on success.
+ * SVG and PDF are vector surfaces of the figure's size in points (1 px at
+ * scale 1 = 1 pt: a 640x480 figure is a 640x480 pt page); PNG is a raster
+ * of size * scale pixels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cairo-pdf.h>
 #include <cairo-svg.h>
 
 #include "io/fileio.h"
@@ -24,6 +28,8 @@ int fm_plot_format(const char *path)
         return 1;
     if (strcasecmp(ext, ".gif") == 0)
         return 2;
+    if (strcasecmp(ext, ".pdf") == 0)
+        return 3;
     return -1;
 }
 
@@ -65,8 +71,8 @@ fm_status fm_fig_open(fm_fig *f, const char *fname, const char *path,
                         fname, w, h, scale);
     f->w = w, f->h = h, f->scale = scale;
     int fmt = path ? fm_plot_format(path) : 0;
-    if (path && fmt != 0 && fmt != 1)
-        return fm_error(FM_EVALUE, "%s: '%s' must end in .png or .svg",
+    if (path && fmt != 0 && fmt != 1 && fmt != 3)
+        return fm_error(FM_EVALUE, "%s: '%s' must end in .png, .svg or .pdf",
                         fname, path);
     if (path) {
         fm_status target = fm_file_check_target(path);
@@ -77,9 +83,11 @@ fm_status fm_fig_open(fm_fig *f, const char *fname, const char *path,
         if (!f->path || !f->tmp)
             return fig_fail(f, fm_error(FM_ENOMEM, "%s: out of memory", fname));
     }
+    f->vector = fmt == 1 || fmt == 3;
     if (fmt == 1) {
-        f->svg = true;
         f->surf = cairo_svg_surface_create(f->tmp, w, h);
+    } else if (fmt == 3) {
+        f->surf = cairo_pdf_surface_create(f->tmp, w, h);
     } else {
         f->surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32,
                                              (int)ceil(w * scale),
@@ -92,7 +100,7 @@ fm_status fm_fig_open(fm_fig *f, const char *fname, const char *path,
         return fig_fail(f, st);
     }
     f->cr = cairo_create(f->surf);
-    if (!f->svg)
+    if (!f->vector)
         cairo_scale(f->cr, scale, scale);
     cairo_set_source_rgb(f->cr, 1, 1, 1);
     cairo_paint(f->cr);
@@ -105,7 +113,7 @@ fm_status fm_fig_close(fm_fig *f, const char *fname, fm_status st)
         return fig_fail(f, st);
     cairo_status_t cs = cairo_status(f->cr);
     if (cs == CAIRO_STATUS_SUCCESS) {
-        if (f->svg) {
+        if (f->vector) { /* finishing writes the file */
             cairo_surface_finish(f->surf);
             cs = cairo_surface_status(f->surf);
         } else {

@@ -1,5 +1,5 @@
 /* plot.h — figures on cairo: scatter, trajectories, quiver, heatmap, curves,
- * snapshot rows, image grids (PNG or SVG by the file extension) and animated
+ * snapshot rows, image grids (PNG, SVG or PDF by the file extension) and animated
  * GIFs of a flow (giflib).
  *
  * Every public function takes the output path, an options struct (NULL for
@@ -109,7 +109,7 @@ fm_status fm_plot_gif(const char *path, const fm_plot_opts *o,
 typedef struct {
     cairo_surface_t *surf;
     cairo_t *cr;
-    bool svg;
+    bool vector;        /* SVG or PDF: written when the surface finishes */
     double w, h, scale; /* logical size (px at scale 1) */
     char *path, *tmp;   /* NULL for an in-memory image (GIF frames) */
 } fm_fig;
@@ -132,13 +132,13 @@ typedef struct {
     bool xlog, ylog;
 } fm_axes;
 
-/* Opens a figure for path (extension .png/.svg) or, path NULL, an in-memory
+/* Opens a figure for path (extension .png/.svg/.pdf) or, path NULL, an in-memory
  * ARGB image; white background. fname names the caller in errors. */
 fm_status fm_fig_open(fm_fig *f, const char *fname, const char *path,
                       double w, double h, double scale);
 /* Writes (tmp + rename) and frees; frees only when st != FM_OK. */
 fm_status fm_fig_close(fm_fig *f, const char *fname, fm_status st);
-/* 0 for .png, 1 for .svg, 2 for .gif, -1 otherwise. */
+/* 0 for .png, 1 for .svg, 2 for .gif, 3 for .pdf, -1 otherwise. */
 int fm_plot_format(const char *path);
 /* "<path>.tmp-<pid>@<host>-<n>" (fm_tmp_infix; malloc'd) or NULL. */
 char *fm_plot_tmpname(const char *path);

@@ -25,7 +25,7 @@ if ! cmake --install "$BUILD" --prefix "$PREFIX" >"$TMP/install.log" 2>&1; then
     echo "FAIL cmake --install"; cat "$TMP/install.log"; exit 1
 fi
 INST="$PREFIX/bin/fmlua"
-SCRIPTS="$PREFIX/share/fmlua/scripts"
+SCRIPTS="$PREFIX/share/lua/5.4"
 out=$("$INST" -e 'print(package.path)')
 contains "installed: its own scripts on package.path" "$SCRIPTS/?.lua;" "$out"
 case "$out" in *"$SRC/scripts"*) check "installed: no source tree on path" "" "$out" ;; esac

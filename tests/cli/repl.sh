@@ -82,8 +82,8 @@ expect "-i: Ctrl-D exits with status 0" "^EXIT=0$"
 # (a temp prefix, so a probe module can be added without touching scripts/)
 BUILD=${FM_BUILD_DIR:-$(dirname "$FMLUA")}
 if [ -x "$BUILD/fmlua" ] && cmake --install "$BUILD" --prefix "$TMP/prefix" >/dev/null 2>&1; then
-    mkdir -p "$TMP/prefix/share/fmlua/scripts/fm"
-    echo 'return {nested = {leaf_value = 9}}' > "$TMP/prefix/share/fmlua/scripts/fm/probe_repl.lua"
+    mkdir -p "$TMP/prefix/share/lua/5.4/fm"
+    echo 'return {nested = {leaf_value = 9}}' > "$TMP/prefix/share/lua/5.4/fm/probe_repl.lua"
     tmux_ kill-server 2>/dev/null
     SOCK="$SOCK-inst"
     tmux_ new-session -d -x 200 -y 50 \

@@ -59,7 +59,7 @@ EXPECTED_PARAMS = {16: 203505, 32: 799201}
 
 
 # ---- the model: a copy of "UNet-S", the contract of the PyTorch peer benchmark
-# (shared/bench/peer/unet_train.py, which is not part of this repository; the
+# (its unet_train.py, which is not part of this repository; the
 # definition is repeated here verbatim, except that sinusoidal() computes in the
 # dtype of t, so that the float64 reference is float64 throughout; in float32 it
 # is the peer's function exactly).

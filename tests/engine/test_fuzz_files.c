@@ -285,22 +285,48 @@ static void must(fm_status st, const char *what)
     }
 }
 
+/* Aims the mutations of a safetensors seed at its 8-byte length and JSON. */
+static void aim_at_json(seed *s)
+{
+    bytes h = read_all(s->path);
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = len << 8 | h.p[i];
+    s->head = (size_t)len + 8;
+    free(h.p);
+}
+
+static void safetensors_seed(seed *s, const char *name, int n, const char *const *names,
+                             const fm_tensor *const *ts, const fm_stored *stored, int nmeta,
+                             const char *const *keys, const char *const *vals)
+{
+    *s = (seed){name, load_safetensors, 0, ""};
+    snprintf(s->path, sizeof s->path, "%s/%s", dir, name);
+    must(fm_safetensors_write(s->path, n, names, ts, stored, nmeta, keys, vals), name);
+    aim_at_json(s);
+}
+
 static int make_seeds(seed *s)
 {
     int n = 0;
     static const int64_t s34[] = {3, 4}, s5[] = {5}, s0[] = {0, 3}, s223[] = {2, 2, 3};
-    fm_tensor a, b, c, d;
+    fm_tensor a, b, c, d, e;
     tensor_of(&a, FM_FLOAT32, 2, s34);
     tensor_of(&b, FM_INT64, 1, s5);
     tensor_of(&c, FM_UINT8, 3, s223);
     tensor_of(&d, FM_FLOAT64, 2, s0);
-    const struct { const fm_tensor *t; bool i32; const char *name; } npys[] = {
-        {&a, false, "f32.npy"}, {&b, false, "i64.npy"}, {&b, true, "i32.npy"},
-        {&c, false, "u8.npy"}, {&d, false, "empty.npy"}};
+    tensor_of(&e, FM_UINT8, 2, s34); /* bools: 0/1 */
+    for (int64_t i = 0; i < 12; i++)
+        ((uint8_t *)e.data)[i] = (uint8_t)(i % 3 == 1);
+    const struct { const fm_tensor *t; fm_stored stored; const char *name; } npys[] = {
+        {&a, FM_STORED_NATIVE, "f32.npy"}, {&b, FM_STORED_NATIVE, "i64.npy"},
+        {&b, FM_STORED_I32, "i32.npy"}, {&c, FM_STORED_NATIVE, "u8.npy"},
+        {&d, FM_STORED_NATIVE, "empty.npy"}, {&a, FM_STORED_F16, "f16.npy"},
+        {&e, FM_STORED_BOOL, "b1.npy"}};
     for (size_t i = 0; i < sizeof npys / sizeof *npys; i++, n++) {
         s[n] = (seed){npys[i].name, load_npy, 128, ""};
         snprintf(s[n].path, sizeof s[n].path, "%s/%s", dir, npys[i].name);
-        must(fm_npy_write(s[n].path, npys[i].t, npys[i].i32), npys[i].name);
+        must(fm_npy_write(s[n].path, npys[i].t, npys[i].stored), npys[i].name);
     }
     /* the f32 seed in fortran order (same bytes, reversed reading) */
     s[n] = (seed){"fortran.npy", load_npy, 128, ""};
@@ -313,24 +339,16 @@ static int make_seeds(seed *s)
 
     const char *names[] = {"weight", "step", "mask", "nothing"};
     const fm_tensor *ts[] = {&a, &b, &c, &d};
-    const bool i32[] = {false, true, false, false};
+    const fm_stored i32[] = {FM_STORED_NATIVE, FM_STORED_I32, FM_STORED_NATIVE,
+                             FM_STORED_NATIVE};
     const char *keys[] = {"format", "note"}, *vals[] = {"pt", "a \"quoted\" value"};
-    s[n] = (seed){"four.safetensors", load_safetensors, 0, ""};
-    snprintf(s[n].path, sizeof s[n].path, "%s/four.safetensors", dir);
-    must(fm_safetensors_write(s[n].path, 4, names, ts, i32, 2, keys, vals), "four");
-    n++;
-    s[n] = (seed){"one.safetensors", load_safetensors, 0, ""};
-    snprintf(s[n].path, sizeof s[n].path, "%s/one.safetensors", dir);
-    must(fm_safetensors_write(s[n].path, 1, names, ts, NULL, 0, NULL, NULL), "one");
-    n++;
-    for (int k = n - 2; k < n; k++) { /* aim at the 8-byte length and the JSON */
-        bytes h = read_all(s[k].path);
-        uint64_t len = 0;
-        for (int i = 7; i >= 0; i--)
-            len = len << 8 | h.p[i];
-        s[k].head = (size_t)len + 8;
-        free(h.p);
-    }
+    safetensors_seed(&s[n++], "four.safetensors", 4, names, ts, i32, 2, keys, vals);
+    safetensors_seed(&s[n++], "one.safetensors", 1, names, ts, NULL, 0, NULL, NULL);
+    /* the 16-bit floats and bools: F16, BF16, BOOL (and F32 beside them) */
+    const char *hnames[] = {"half", "brain", "flags", "plain"};
+    const fm_tensor *hts[] = {&a, &a, &e, &a};
+    const fm_stored hst[] = {FM_STORED_F16, FM_STORED_BF16, FM_STORED_BOOL, FM_STORED_NATIVE};
+    safetensors_seed(&s[n++], "halves.safetensors", 4, hnames, hts, hst, 1, keys, vals);
 
     /* IDX: images (n, rows, cols) plain and gzip, labels plain */
     unsigned char img[16 + 2 * 3 * 4], lab[8 + 6];
@@ -364,6 +382,7 @@ static int make_seeds(seed *s)
     fm_tensor_free(&b);
     fm_tensor_free(&c);
     fm_tensor_free(&d);
+    fm_tensor_free(&e);
     return n;
 }
 
@@ -382,7 +401,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_fuzz_files [mutants per seed >= 1 [seed]]\n");
         return 2;
     }
-    seed seeds[16];
+    seed seeds[24];
     int nseeds = make_seeds(seeds);
     counts by_format[3] = {{0}};
     const char *formats[3] = {"npy", "safetensors", "idx"};

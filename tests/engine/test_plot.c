@@ -1,7 +1,7 @@
 /* test_plot.c — every plot kind renders to a temporary directory (or to
  * $FM_PLOT_OUT, kept, for looking at the figures): files exist, PNG sizes are
  * right, pixels at known places have the expected colours, SVG is well
- * formed text, GIFs have the right frame count; bad input errors. */
+ * formed text, PDF has one page of the figure's size, GIFs have the right frame count; bad input errors. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <math.h>
@@ -111,18 +111,26 @@ static bool near_rgb(const int a[3], double r, double g, double b)
            abs(a[2] - (int)lround(b * 255)) <= 12;
 }
 
-static char *slurp(const char *path)
+/* The file's bytes, NUL-terminated (binary files may hold NULs: *n). */
+static char *slurp_n(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     fseek(f, 0, SEEK_END);
-    long n = ftell(f);
+    long len = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    s[fread(s, 1, (size_t)n, f)] = 0;
+    char *s = malloc((size_t)len + 1);
+    *n = fread(s, 1, (size_t)len, f);
+    s[*n] = 0;
     fclose(f);
     return s;
+}
+
+static char *slurp(const char *path)
+{
+    size_t n;
+    return slurp_n(path, &n);
 }
 
 static void test_ticks(void)
@@ -203,6 +211,16 @@ static void test_scatter(void)
               strstr(svg, "</svg>") && strstr(svg, "<path") && strstr(svg, "glyph"),
           "svg text");
     free(svg);
+    /* PDF: a page of the figure's size in points, whatever the scale */
+    s.width = 500, s.height = 300, s.scale = 2;
+    CHECK(fm_plot_scatter(out("samples.pdf"), &s, &m, &d) == FM_OK, "pdf");
+    size_t n = 0;
+    char *pdf = slurp_n(out("samples.pdf"), &n);
+    CHECK(pdf && n > 2000 && strncmp(pdf, "%PDF-", 5) == 0 &&
+              memmem(pdf, n, "/MediaBox [ 0 0 500 300 ]", 25) && memmem(pdf, n, "/Count 1", 8),
+          "pdf structure (%zu bytes)", n);
+    free(pdf);
+    CHECK(fm_plot_scatter("/nonexistent-dir/a.pdf", NULL, &m, NULL) == FM_EIO, "pdf io");
 
     /* shapes, extension, unwritable paths */
     fm_tensor bad;

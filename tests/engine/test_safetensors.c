@@ -1,7 +1,9 @@
-/* test_safetensors.c — safetensors round trips (dtypes, views, I32,
- * metadata, empty file) and corrupt files (hand-made headers for each rule,
+/* test_safetensors.c — safetensors round trips (dtypes, views, I32, F16,
+ * BF16, BOOL, metadata, empty file) and corrupt files (hand-made headers for each rule,
  * every truncation, header byte flips): each must fail with FM_EIO naming
  * the file before any tensor is read, never crash. */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,7 @@ static void test_roundtrip(void)
     cv.shape[0] = 2; cv.shape[1] = 3; cv.stride[0] = 1; cv.stride[1] = 2;
     const char *names[] = {"layer.weight", "scale", "idx \"quoted\"", "mask"};
     const fm_tensor *ts[] = {&a, &b, &cv, &u};
-    bool i32[] = {false, false, true, false};
+    fm_stored i32[] = {FM_STORED_NATIVE, FM_STORED_NATIVE, FM_STORED_I32, FM_STORED_NATIVE};
     const char *keys[] = {"format", "seed"}, *vals[] = {"pt", "42"};
     CHECK(fm_safetensors_write(path, 4, names, ts, i32, 2, keys, vals) == FM_OK, "write");
     fm_safetensors st;
@@ -75,7 +77,7 @@ static void test_roundtrip(void)
         CHECK(i >= 0, "find %s", names[k]);
         if (i < 0)
             continue;
-        CHECK(st.entries[i].int32 == i32[k] && st.entries[i].dtype == ts[k]->dtype, "dtype %s", names[k]);
+        CHECK(st.entries[i].stored == i32[k] && st.entries[i].dtype == ts[k]->dtype, "dtype %s", names[k]);
         fm_tensor r;
         fm_tensor_alloc(&r, st.entries[i].dtype, st.entries[i].ndim, st.entries[i].shape);
         CHECK(fm_safetensors_read(&st, i, &r) == FM_OK && same(&r, ts[k]), "data %s", names[k]);
@@ -134,7 +136,7 @@ static void test_malformed(void)
     static const struct { const char *json; size_t datalen; } cases[] = {
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8},   /* bad JSON */
         {"[1, 2]", 0},                                                          /* not object */
-        {"{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4}, /* dtype */
+        {"{\"a\":{\"dtype\":\"I16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4}, /* dtype */
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4},  /* out of range */
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
          "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12}, /* overlap */
@@ -198,6 +200,60 @@ static void test_truncate_and_flip(void)
     CHECK(ok == 0, "%d of %llu header flips accepted", ok, (unsigned long long)(8 + hlen));
 }
 
+/* F16, BF16 and BOOL: the header's tags and sizes, the values read back
+ * (rounded to nearest even), a BOOL byte 2 in a file refused naming the
+ * file and the tensor, a uint8 2 refused on writing, pairs that do not fit. */
+static void test_half_and_bool(void)
+{
+    int64_t s4[1] = {4};
+    fm_tensor f, u;
+    fm_tensor_alloc(&f, FM_FLOAT32, 1, s4);
+    fm_tensor_alloc(&u, FM_UINT8, 1, s4);
+    /* 1 + 2^-8 is a float16 but a bfloat16 tie (to 1); 1 + 3 * 2^-8 rounds up
+     * (to 1 + 4 * 2^-8); FLT_MAX overflows both */
+    const float vals[4] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -3.5f, FLT_MAX};
+    memcpy(f.data, vals, sizeof vals);
+    memcpy(u.data, (const uint8_t[]){1, 0, 1, 1}, 4);
+    const char *names[] = {"h", "b", "flags"};
+    const fm_tensor *ts[] = {&f, &f, &u};
+    const fm_stored stored[] = {FM_STORED_F16, FM_STORED_BF16, FM_STORED_BOOL};
+    CHECK(fm_safetensors_write(path, 3, names, ts, stored, 0, NULL, NULL) == FM_OK, "write");
+    fm_safetensors st;
+    CHECK(fm_safetensors_open(path, &st) == FM_OK && st.n == 3, "open");
+    const float want_h[4] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -3.5f, INFINITY};
+    const float want_b[4] = {1.0f, 1.0f + 4.0f / 256, -3.5f, INFINITY};
+    for (int k = 0; k < 3 && st.n == 3; k++) {
+        const fm_safetensors_entry *e = &st.entries[k];
+        CHECK(e->stored == stored[k] && e->dtype == ts[k]->dtype &&
+              e->end - e->begin == (k < 2 ? 8u : 4u), "entry %s", names[k]);
+        fm_tensor r;
+        fm_tensor_alloc(&r, e->dtype, e->ndim, e->shape);
+        CHECK(fm_safetensors_read(&st, k, &r) == FM_OK, "read %s", names[k]);
+        const void *want = k == 0 ? (const void *)want_h : k == 1 ? (const void *)want_b : u.data;
+        CHECK(memcmp(r.data, want, fm_tensor_nbytes(&r)) == 0, "values of %s", names[k]);
+        fm_tensor_free(&r);
+    }
+    fm_safetensors_close(&st);
+    char json[] = "{\"flags\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[0,3]}}";
+    write_st(json, 0);
+    FILE *fp = fopen(bad, "ab");
+    fwrite("\1\0\2", 1, 3, fp);
+    fclose(fp);
+    CHECK(load_all(bad) == FM_EIO && strstr(fm_last_error(), bad) &&
+          strstr(fm_last_error(), "tensor 'flags'") && strstr(fm_last_error(), "byte 2"),
+          "a BOOL byte 2 is refused");
+    ((uint8_t *)u.data)[1] = 2;
+    CHECK(fm_safetensors_write(bad, 3, names, ts, stored, 0, NULL, NULL) == FM_EVALUE &&
+          strstr(fm_last_error(), "element 1 is 2"), "a uint8 2 is not a bool");
+    const fm_stored wrong[] = {FM_STORED_BOOL, FM_STORED_NATIVE, FM_STORED_F16};
+    CHECK(fm_safetensors_write(bad, 3, names, ts, wrong, 0, NULL, NULL) == FM_ETYPE,
+          "float32 as BOOL refused");
+    CHECK(strcmp(fm_safetensors_tag(FM_FLOAT32, FM_STORED_BF16), "BF16") == 0 &&
+          fm_safetensors_tag(FM_FLOAT64, FM_STORED_F16) == NULL, "tags");
+    fm_tensor_free(&f);
+    fm_tensor_free(&u);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -207,6 +263,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/t.safetensors", dir);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
     test_roundtrip();
+    test_half_and_bool();
     test_malformed();
     test_truncate_and_flip();
     char cmd[300];

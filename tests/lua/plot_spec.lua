@@ -67,6 +67,43 @@ local function ring(n, r, cx)
   return t
 end
 
+-- A PDF as fmlua writes it (cairo): "%PDF-" first, "%%EOF" last, not a
+-- stub; its pages' MediaBoxes (cairo writes page objects uncompressed).
+local function pdf_pages(p)
+  local s = assert(slurp(p))
+  assert(s:sub(1, 5) == "%PDF-", "not a PDF: " .. p)
+  assert(s:find("%%EOF%s*$"), "no %%EOF at the end of " .. p)
+  assert(#s > 1500, ("%s: only %d bytes"):format(p, #s))
+  local boxes = {}
+  for w, h in s:gmatch("/Type /Page%f[^%w].-/MediaBox %[ 0 0 ([%d.]+) ([%d.]+) %]") do
+    boxes[#boxes + 1] = {tonumber(w), tonumber(h)}
+  end
+  return boxes
+end
+
+local has_pdfinfo = os.execute("command -v pdfinfo >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1")
+
+-- poppler's view of the file: pages, page size, and the share of dark
+-- pixels of its rendering at 72 dpi (one pixel per point) in grey.
+local function poppler(p)
+  local f = assert(io.popen("pdfinfo " .. p .. " 2>&1"))
+  local info = f:read("a")
+  f:close()
+  local pages = tonumber(info:match("Pages:%s+(%d+)"))
+  local w, h = info:match("Page size:%s+([%d.]+) x ([%d.]+) pts")
+  f = assert(io.popen("pdftoppm -gray -r 72 -singlefile " .. p .. " 2>&1"))
+  local pgm = f:read("a")
+  f:close()
+  local pw, ph, header = pgm:match("^P5%s+(%d+)%s+(%d+)%s+255%s()")
+  assert(header, "pdftoppm gave no PGM for " .. p .. ": " .. pgm:sub(1, 200))
+  local dark = 0
+  for i = header, #pgm do
+    if pgm:byte(i) < 128 then dark = dark + 1 end
+  end
+  return {pages = pages, w = tonumber(w), h = tonumber(h), px = {tonumber(pw), tonumber(ph)},
+          dark = dark / (#pgm - header + 1), info = info}
+end
+
 local function listing()
   local names = {}
   for f in lfs.dir(dir) do
@@ -218,6 +255,39 @@ describe("fm.plot", function()
                      "fm.plot.gif: frames must hold 1 to 256 frames, got 0")
   end)
 
+  it("every kind writes a one-page PDF of the figure's size, by the extension", function()
+    local frames = {ring(50, 1), ring(50, 1.5), ring(50, 2)}
+    local grid = {}
+    for i = 1, 100 do grid[i] = {math.cos(i), math.sin(i)} end
+    local kinds = {
+      scatter = function(p) fm.plot.scatter{p, ring(100, 1), reference = ring(200, 2), title = "rings"} end,
+      trajectories = function(p) fm.plot.trajectories{p, {ring(20, 1), ring(20, 1.5), ring(20, 2)}} end,
+      quiver = function(p) fm.plot.quiver{p, field = function() return grid end, grid = 10} end,
+      heatmap = function(p) fm.plot.heatmap{p, samples = ring(500, 1), res = 30, width = 500, height = 400} end,
+      curve = function(p) fm.plot.curve{p, y = {3, 2, 1.5, 1.2}, ylog = true, title = "loss"} end,
+      snapshots = function(p) fm.plot.snapshots{p, frames = frames, times = {0, 0.5, 1}, height = 300} end,
+      images = function(p) fm.plot.images{p, images = fm.rand(6, 5, 4), cols = 3, names = {"a", "b"}} end,
+    }
+    for name, draw in pairs(kinds) do
+      draw(path(name .. ".png"))
+      draw(path(name .. ".PDF")) -- the extension in any case, as .png / .svg
+      local w, h = png_size(path(name .. ".png")) -- pixels at scale 1 = points
+      assert.same({{w, h}}, pdf_pages(path(name .. ".PDF")), name)
+      if has_pdfinfo then
+        local pop = poppler(path(name .. ".PDF"))
+        assert.equal(1, pop.pages, name .. ": " .. pop.info)
+        assert.same({w, h}, {pop.w, pop.h}, name)
+        assert.same({w, h}, pop.px, name)
+        -- ink: axes, marks or image cells, but not a black page
+        assert.is_true(pop.dark > 0.002 and pop.dark < 0.9, ("%s: %.4f dark"):format(name, pop.dark))
+      end
+    end
+    if not has_pdfinfo then print("plot_spec: no pdfinfo/pdftoppm (poppler-utils): PDFs checked by structure only") end
+    fm.plot.scatter{path("small.pdf"), ring(10, 1), width = 300, height = 200, scale = 3}
+    assert.same({{300, 200}}, pdf_pages(path("small.pdf"))) -- scale is for rasters only
+    assert.has_error(function() fm.plot.gif{path("x.pdf"), frames = frames} end)
+  end)
+
   it("names the missing or bad field", function()
     assert.has_error(function() fm.plot.scatter{} end,
       "fm.plot.scatter: the first entry of the options must be the output path (a string), got nil")
@@ -231,7 +301,7 @@ describe("fm.plot", function()
     assert.has_error(function() fm.plot.scatter{path("a.png"), ring(3, 1), reference = 3} end,
                      "fm.plot.scatter: reference must be a tensor or a table of numbers, got number")
     assert.has_error(function() fm.plot.scatter{path("a.jpg"), ring(3, 1)} end,
-                     "fm.plot.scatter: '" .. path("a.jpg") .. "' must end in .png or .svg")
+                     "fm.plot.scatter: '" .. path("a.jpg") .. "' must end in .png, .svg or .pdf")
     assert.has_error(function() fm.plot.scatter{dir .. "/no/such/dir/a.png", ring(3, 1)} end)
     assert.same({}, listing())
   end)

@@ -27,13 +27,23 @@ local function tensors_of(obj)
   return obj
 end
 
---- fm.save(path, module_or_tensors [, {optimizer =, metadata =}]): one
--- safetensors file (atomic), parameters under their names, optimiser state
--- under "optim.<name>.<state>".
+local HALF = {f16 = true, float16 = true, bf16 = true, bfloat16 = true}
+
+--- fm.save(path, module_or_tensors [, {optimizer =, metadata =, dtype =}]):
+-- one safetensors file (atomic), parameters under their names, optimiser
+-- state under "optim.<name>.<state>". dtype = "bf16" or "f16" stores the
+-- float32 parameters as 16-bit floats (the optimiser state stays float32).
 function nn.save(path, obj, opts)
   opts = opts or {}
-  local out = {}
-  for k, t in pairs(tensors_of(obj)) do out[k] = t end
+  local out, stored = {}, {}
+  if opts.dtype ~= nil and not HALF[opts.dtype] then
+    error(("fm.save: dtype must be \"bf16\" or \"f16\" (or \"bfloat16\", \"float16\"), got %s")
+      :format(tostring(opts.dtype)), 2)
+  end
+  for k, t in pairs(tensors_of(obj)) do
+    out[k] = t
+    if opts.dtype and t:dtype() == "float32" then stored[k] = opts.dtype end
+  end
   local meta = {}
   for k, v in pairs(opts.metadata or {}) do meta[k] = tostring(v) end
   if opts.optimizer then
@@ -41,7 +51,7 @@ function nn.save(path, obj, opts)
     for k, t in pairs(st) do out[k] = t end
     for k, v in pairs(m) do meta[k] = v end
   end
-  fm.safetensors.save(path, out, next(meta) and meta or nil)
+  fm.safetensors.save(path, out, next(meta) and meta or nil, {dtype = stored})
 end
 
 --- fm.load(path, module_or_tensors) -> metadata. Checks every name, dtype and
