@@ -22,12 +22,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-/* The version is CMake's project(VERSION), passed as -DFM_VERSION="x.y.z"
- * to everything that links fm_engine; a C program built without CMake names
- * it itself or gets "unknown". */
-#ifndef FM_VERSION
-#define FM_VERSION "unknown"
-#endif
+#include "core/fm_version.h" /* FM_VERSION: CMake's project(VERSION) */
 #define FM_MAX_DIMS 8
 
 typedef enum {
