@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${FM_BUILD_DIR:-$root/build}
 cmake --build "$build" --target fm_engine -j2 >/dev/null
-cc -O3 -Wall -Wextra -Werror -fno-math-errno -I"$root/engine" \
-   "$here/mlp_c.c" "$build/libfm_engine.a" \
+cc -O3 -Wall -Wextra -Werror -fno-math-errno -I"$root/engine" -I"$build/include" \
+   "$here/mlp_c.c" "$build/libfm.a" \
    $(pkg-config --libs openblas cairo libcjson) -lgif -lm -o "$build/mlp_c"
 exec "$build/mlp_c" "$@"

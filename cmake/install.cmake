@@ -3,7 +3,8 @@
 #   <libdir>/lua/5.4/fm.so              require "fm" from a stock lua5.4
 #   share/lua/5.4/fm/...                the Lua modules (require "fm.cli")
 #   <libdir>/libfm.a                    the engine, for C programs
-#   include/fmlua/<folder>/*.h          its public headers (no *internal.h)
+#   include/fmlua/<folder>/*.h          its public headers (no *internal.h),
+#                                       with the generated core/fm_version.h
 #   <libdir>/pkgconfig/fmlua.pc         pkg-config --cflags --libs fmlua
 install(TARGETS fmlua RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS fm_module LIBRARY DESTINATION ${FM_LUA_CMOD_INSTALL_DIR})
@@ -15,6 +16,8 @@ if(NOT FM_INSTALL_ENGINE)
   return()
 endif()
 install(TARGETS fm_engine ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES ${CMAKE_BINARY_DIR}/include/core/fm_version.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/fmlua/core)
 install(DIRECTORY engine/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/fmlua
         FILES_MATCHING PATTERN "*.h" PATTERN "*internal.h" EXCLUDE)
 

@@ -1,8 +1,11 @@
 /* complete.c — readline tab completion over the live Lua state: global names
  * and keywords, fields after "a.b." (walking nested tables, so fm.nn. works,
  * including fm's lazily loaded scripts/fm modules), and methods after "x:"
- * (the value's fields plus its metatable's __index tables). Lookups run in
- * protected mode: a failing __index completes nothing instead of crashing. */
+ * or "x." (the value's fields plus its metatable's __index tables; when
+ * __index is a function, the metatable's `methods` table, as the tensor's).
+ * Names starting with "_" (fm._autograd) are internal: offered only once the
+ * user has typed the "_". Lookups run in protected mode: a failing __index
+ * completes nothing instead of crashing. */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -58,7 +61,8 @@ static const char *kind_of(lua_State *L, int idx)
 }
 
 /* Adds the string keys of the table at t that start with part; only
- * functions when methods, and no "__" names when skip_meta. */
+ * functions when methods, no "__" names when skip_meta, and no "_" names
+ * unless part starts with "_". */
 static void add_keys(lua_State *L, int out, int t, const char *part,
                      int methods, int skip_meta)
 {
@@ -70,15 +74,29 @@ static void add_keys(lua_State *L, int out, int t, const char *part,
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &n) : NULL;
         int ok = k && is_ident(k, n) && strncmp(k, part, plen) == 0 &&
                  (!methods || lua_isfunction(L, -1)) &&
-                 !(skip_meta && strncmp(k, "__", 2) == 0);
+                 !(skip_meta && strncmp(k, "__", 2) == 0) &&
+                 (k[0] != '_' || part[0] == '_');
         if (ok)
             add(L, out, k, kind_of(L, -1));
         lua_pop(L, 1);
     }
 }
 
-/* The metatable chain of the value at v: each __index table, or the
- * metatable itself when __index is a function (methods kept beside it). */
+/* When __index (on top of the metatable) is a function, the methods it
+ * serves: the metatable's `methods` table (the tensor's, bindings/core/
+ * tensor.c) if there is one, else the metatable's own names. */
+static void add_function_index_keys(lua_State *L, int out, const char *part,
+                                    int methods)
+{
+    if (lua_getfield(L, -2, "methods") == LUA_TTABLE)
+        add_keys(L, out, -1, part, methods, 1);
+    else
+        add_keys(L, out, -3, part, methods, 1);
+    lua_pop(L, 1);
+}
+
+/* The metatable chain of the value at v: each __index table, ending at a
+ * function __index (add_function_index_keys). */
 static void add_meta_keys(lua_State *L, int out, int v, const char *part,
                           int methods)
 {
@@ -86,7 +104,10 @@ static void add_meta_keys(lua_State *L, int out, int v, const char *part,
     for (int depth = 0; depth < MAX_META_DEPTH && lua_getmetatable(L, -1); depth++) {
         lua_getfield(L, -1, "__index");
         int indexed = lua_istable(L, -1);
-        add_keys(L, out, indexed ? -1 : -2, part, methods, 1);
+        if (indexed)
+            add_keys(L, out, -1, part, methods, 1);
+        else if (lua_isfunction(L, -1))
+            add_function_index_keys(L, out, part, methods);
         lua_remove(L, indexed ? -2 : -3); /* keep the next level on top */
         if (!indexed)
             break;
@@ -104,7 +125,8 @@ static void add_fm_scripts(lua_State *L, int out, const char *part)
     while (d && (e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
         if (n > 4 && strcmp(e->d_name + n - 4, ".lua") == 0 &&
-            is_ident(e->d_name, n - 4) && strncmp(e->d_name, part, strlen(part)) == 0) {
+            is_ident(e->d_name, n - 4) && strncmp(e->d_name, part, strlen(part)) == 0 &&
+            (e->d_name[0] != '_' || part[0] == '_')) {
             lua_pushlstring(L, e->d_name, n - 4);
             add(L, out, lua_tostring(L, -1), ".");
             lua_pop(L, 1);

@@ -1,7 +1,8 @@
 /* main.c — the fmlua command line, compatible with the standalone lua 5.4
  * (Lua manual section 7): fmlua [options] [script [args]], plus
  *   -m mod [args]   run require("mod").main(arg), like python -m;
- *   -h, --help      print the usage.
+ *   -h, --help      print the usage;
+ *   --version       print the version (as -v) and exit.
  * The module fm is preloaded (package.preload.fm) and required once before
  * anything runs, so that package.path already reaches scripts/ (fm.cli,
  * fm.sweep, ...). Scripts get no global fm; the REPL does (repl.c). */
@@ -27,7 +28,8 @@ enum {
     HAS_E = 8,     /* -e */
     HAS_NOENV = 16, /* -E */
     HAS_M = 32,    /* -m: argv[script] names the module */
-    HAS_HELP = 64  /* -h, --help */
+    HAS_HELP = 64, /* -h, --help */
+    HAS_VERSION = 128 /* --version: print it and exit */
 };
 
 static int exit_code = EXIT_SUCCESS; /* set by the integer a main() returns */
@@ -50,6 +52,7 @@ static void print_usage(FILE *out, const char *badoption)
         "  -l g=mod  require library 'mod' into global 'g'\n"
         "  -m mod    run require('mod').main(arg) with the remaining args\n"
         "  -v        show version information\n"
+        "  --version show version information and exit\n"
         "  -E        ignore environment variables\n"
         "  -W        turn warnings on\n"
         "  -h        show this help\n"
@@ -104,6 +107,8 @@ static int collect_args(char **argv, int *first)
             return args;
         if (strcmp(a, "--help") == 0)
             return HAS_HELP;
+        if (strcmp(a, "--version") == 0)
+            return HAS_VERSION;
         if (a[1] == '-') {
             if (a[2] != '\0')
                 return HAS_ERROR;
@@ -305,8 +310,11 @@ static int pmain(lua_State *L)
         print_usage(stderr, argv[script]);
         return 0;
     }
-    if (args & HAS_HELP) {
-        print_usage(stdout, NULL);
+    if (args & (HAS_HELP | HAS_VERSION)) {
+        if (args & HAS_HELP)
+            print_usage(stdout, NULL);
+        else
+            cli_print_version();
         lua_pushboolean(L, 1);
         return 1;
     }

@@ -1,9 +1,12 @@
 /* repl.c — the read-eval-print loop, as lua.c's: a line is first tried as
  * "return <line>" (so expressions print their values), then as a statement,
  * reading continuation lines while the chunk is incomplete (its syntax error
- * ends in "<eof>"). GNU readline gives editing, history (~/.fmlua_history or
- * $FMLUA_HISTORY) and tab completion (complete.c). Ctrl-C at the prompt
- * abandons the line; during a computation it interrupts it (run.c). */
+ * ends in "<eof>"). A line starting with "?" asks for help: "?x" prints
+ * fm.help.line("x") (scripts/fm/help.lua). Results are echoed by
+ * fm.pretty.echo (plain tables as depth-limited constructors). GNU readline
+ * gives editing, history (~/.fmlua_history or $FMLUA_HISTORY) and tab
+ * completion (complete.c). Ctrl-C at the prompt abandons the line; during a
+ * computation it interrupts it (run.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <signal.h>
@@ -23,7 +26,7 @@
 #define EOFMARK "<eof>"
 #define HISTORY_MAX 1000
 
-enum { LINE_EOF = -1, LINE_CANCEL = -2 };
+enum { LINE_EOF = -1, LINE_CANCEL = -2, LINE_HELP = -3 };
 
 static volatile sig_atomic_t prompt_interrupted;
 static char history_path[4096];
@@ -92,7 +95,8 @@ static const char *get_prompt(lua_State *L, int firstline)
 }
 
 /* Reads a line and pushes it ("=x" becomes "return x" on a first line).
- * Returns 1, LINE_EOF or LINE_CANCEL (nothing pushed for those two). */
+ * Returns 1, LINE_HELP (a first line "?x": "x" pushed), LINE_EOF or
+ * LINE_CANCEL (nothing pushed for those two). */
 static int pushline(lua_State *L, int firstline)
 {
     const char *prompt = get_prompt(L, firstline);
@@ -106,11 +110,28 @@ static int pushline(lua_State *L, int firstline)
     }
     if (b == NULL)
         return LINE_EOF;
-    if (firstline && b[0] == '=')
+    int help = firstline && b[0] == '?';
+    if (help) {
+        history_save(b);
+        lua_pushstring(L, b + 1);
+    } else if (firstline && b[0] == '=') {
         lua_pushfstring(L, "return %s", b + 1);
-    else
+    } else {
         lua_pushstring(L, b);
+    }
     free(b);
+    return help ? LINE_HELP : 1;
+}
+
+/* help_line(src) -> require("fm.help").line(src): the text "?src" shows. */
+static int help_line(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "fm.help");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "line");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
     return 1;
 }
 
@@ -163,11 +184,16 @@ static int multiline(lua_State *L)
     }
 }
 
-/* Leaves a compiled chunk (or an error message) alone on the stack. */
+/* Leaves a compiled chunk (or an error message) alone on the stack; for a
+ * help line, help_line and its argument (LINE_HELP). */
 static int loadline(lua_State *L)
 {
     lua_settop(L, 0);
     int got = pushline(L, 1);
+    if (got == LINE_HELP) {
+        lua_pushcfunction(L, help_line);
+        lua_insert(L, 1);
+    }
     if (got != 1)
         return got;
     int status = addreturn(L);
@@ -181,13 +207,37 @@ static int loadline(lua_State *L)
     return status;
 }
 
-/* Prints the results on the stack with the global print (tostring). */
+/* echo(...): require("fm.pretty").echo(...). */
+static int echo(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "fm.pretty");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "echo");
+    lua_insert(L, 1);
+    lua_pop(L, 1);
+    lua_call(L, n, 0);
+    return 0;
+}
+
+/* Prints the results on the stack with echo, or with the global print
+ * (tostring) if echo fails. */
 static void print_results(lua_State *L)
 {
     int n = lua_gettop(L);
     if (n == 0)
         return;
-    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+    luaL_checkstack(L, LUA_MINSTACK + n, "too many results to print");
+    for (int i = 1; i <= n; i++)
+        lua_pushvalue(L, i);
+    lua_pushcfunction(L, echo);
+    lua_insert(L, n + 1);
+    if (lua_pcall(L, n, 0, 0) == LUA_OK) {
+        lua_settop(L, 0);
+        return;
+    }
+    lua_pop(L, 1); /* echo's error: print as lua does */
     lua_getglobal(L, "print");
     lua_insert(L, 1);
     if (lua_pcall(L, n, 0, 0) != LUA_OK)
@@ -195,16 +245,23 @@ static void print_results(lua_State *L)
                                                   lua_tostring(L, -1)));
 }
 
-/* The REPL has fm as a global (scripts do not): fm = require "fm". */
-static void set_fm_global(lua_State *L)
+/* Sets the global name to require(module) unless it is set already. */
+static void set_global(lua_State *L, const char *name, const char *module)
 {
-    if (lua_getglobal(L, "fm") == LUA_TNIL) {
+    if (lua_getglobal(L, name) == LUA_TNIL) {
         lua_getglobal(L, "require");
-        lua_pushliteral(L, "fm");
+        lua_pushstring(L, module);
         if (cli_report(L, cli_docall(L, 1, 1)) == LUA_OK)
-            lua_setglobal(L, "fm");
+            lua_setglobal(L, name);
     }
     lua_settop(L, 0);
+}
+
+/* The REPL has fm and help as globals (scripts do not: they use fm.help). */
+static void set_repl_globals(lua_State *L)
+{
+    set_global(L, "fm", "fm");
+    set_global(L, "help", "fm.help");
 }
 
 static void repl_loop(lua_State *L)
@@ -214,7 +271,9 @@ static void repl_loop(lua_State *L)
         if (status == LINE_CANCEL)
             continue;
         fm_interrupt_clear();
-        if (status == LUA_OK)
+        if (status == LINE_HELP)
+            status = cli_docall(L, 1, LUA_MULTRET);
+        else if (status == LUA_OK)
             status = cli_docall(L, 0, LUA_MULTRET);
         if (status == LUA_OK)
             print_results(L);
@@ -236,7 +295,7 @@ void cli_repl(lua_State *L)
     rl_catch_signals = 0;
     rl_getc_function = repl_getc;
     history_init();
-    set_fm_global(L);
+    set_repl_globals(L);
     cli_complete_init(L);
     repl_loop(L);
     lua_settop(L, 0);

@@ -13,6 +13,7 @@
  *     f:log_prob(x, t) (t a number).
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "paths/datasets.h"
@@ -162,6 +163,48 @@ static int l_gmm_dim(lua_State *L) { lua_pushinteger(L, check_gmm(L, 1)->d); ret
 static int l_gmm_k(lua_State *L) { lua_pushinteger(L, check_gmm(L, 1)->k); return 1; }
 static int l_gmm_gc(lua_State *L) { fm_gmm_free(check_gmm(L, 1)); return 0; }
 
+/* Printing: 4 significant digits, at most PRINT_MAX items of a list. */
+#define PRINT_MAX 3
+static void add_number(luaL_Buffer *b, const char *before, double v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%.4g", v);
+    luaL_addstring(b, before);
+    luaL_addstring(b, num);
+}
+
+/* "(a, b, ...)": up to PRINT_MAX numbers of v. */
+static void add_vector(luaL_Buffer *b, const double *v, int64_t n)
+{
+    for (int64_t i = 0; i < n && i < PRINT_MAX; i++)
+        add_number(b, i ? ", " : "(", v[i]);
+    luaL_addstring(b, n > PRINT_MAX ? ", ...)" : ")");
+}
+
+/* fm.GMM(k components in d-d: w = .., mean = (..), std = (..); ...): the
+ * first PRINT_MAX components, with their standard deviations when the
+ * covariances are diagonal. */
+static int l_gmm_tostring(lua_State *L)
+{
+    fm_gmm *g = check_gmm(L, 1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "fm.GMM(%d component%s in %d-d", (int)g->k, g->k == 1 ? "" : "s",
+                    (int)g->d);
+    luaL_addvalue(&b);
+    for (int64_t c = 0; c < g->k && c < PRINT_MAX; c++) {
+        add_number(&b, "; w = ", g->w[c]);
+        luaL_addstring(&b, ", mean = ");
+        add_vector(&b, g->mean + c * g->d, g->d);
+        luaL_addstring(&b, g->full ? ", full covariance" : ", std = ");
+        if (!g->full)
+            add_vector(&b, g->chol + c * g->d, g->d);
+    }
+    luaL_addstring(&b, g->k > PRINT_MAX ? "; ...)" : ")");
+    luaL_pushresult(&b);
+    return 1;
+}
+
 /* ---- toy data sets ------------------------------------------------------ */
 
 static int new_dataset(lua_State *L, const char *name)
@@ -196,6 +239,31 @@ static int l_ds_sample(lua_State *L)
     fm_tensor *lab = fmL_newtensor(L, "dataset:sample", FM_INT64, 1, shape);
     fmL_check(L, fm_dataset_sample(ds, fm_rng_global(), x, lab, 1), "dataset:sample");
     return 2;
+}
+
+/* fm.Dataset(moons, noise = 0.2, scale = 3, shift = -1): the parameters the
+ * set uses (count and factor and rate only where they mean something). */
+static int l_ds_tostring(lua_State *L)
+{
+    fm_dataset *ds = luaL_checkudata(L, 1, FML_DATASET);
+    const char *name = fm_dataset_name(ds->kind);
+    int pinwheel = strcmp(name, "pinwheel") == 0;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "fm.Dataset(");
+    luaL_addstring(&b, name);
+    add_number(&b, ", noise = ", ds->noise);
+    if (pinwheel) {
+        add_number(&b, ", count = ", (double)ds->count);
+        add_number(&b, ", rate = ", ds->rate);
+    }
+    if (pinwheel || strcmp(name, "circles") == 0)
+        add_number(&b, ", factor = ", ds->factor);
+    add_number(&b, ", scale = ", ds->scale);
+    add_number(&b, ", shift = ", ds->shift);
+    luaL_addchar(&b, ')');
+    luaL_pushresult(&b);
+    return 1;
 }
 
 static int l_ds_classes(lua_State *L)
@@ -262,13 +330,27 @@ static int l_m_score(lua_State *L) { return marginal_eval(L, M_SCORE, "marginal:
 static int l_m_log_prob(lua_State *L) { return marginal_eval(L, M_LOGP, "marginal:log_prob"); }
 static int l_m_call(lua_State *L) { return marginal_eval(L, M_VEL, "marginal"); }
 
+/* fm.Marginal(path = fm.Path(...), data = fm.GMM(...)) */
+static int l_m_tostring(lua_State *L)
+{
+    luaL_checkudata(L, 1, FML_MARGINAL);
+    lua_getiuservalue(L, 1, 1);
+    const char *path = luaL_tolstring(L, -1, NULL);
+    lua_getiuservalue(L, 1, 2);
+    const char *data = luaL_tolstring(L, -1, NULL);
+    lua_pushfstring(L, "fm.Marginal(path = %s, data = %s)", path, data);
+    return 1;
+}
+
 static void new_class(lua_State *L, const char *tname, const luaL_Reg *methods,
-                      lua_CFunction gc, lua_CFunction call)
+                      lua_CFunction gc, lua_CFunction call, lua_CFunction tostring)
 {
     luaL_newmetatable(L, tname);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
     if (gc) { lua_pushcfunction(L, gc); lua_setfield(L, -2, "__gc"); }
     if (call) { lua_pushcfunction(L, call); lua_setfield(L, -2, "__call"); }
     lua_pop(L, 1);
@@ -282,9 +364,9 @@ void fmL_open_data(lua_State *L)
         {NULL, NULL}};
     static const luaL_Reg mar_m[] = {{"velocity", l_m_velocity}, {"score", l_m_score},
         {"log_prob", l_m_log_prob}, {NULL, NULL}};
-    new_class(L, FML_GMM, gmm_m, l_gmm_gc, NULL);
-    new_class(L, FML_DATASET, ds_m, NULL, NULL);
-    new_class(L, FML_MARGINAL, mar_m, NULL, l_m_call);
+    new_class(L, FML_GMM, gmm_m, l_gmm_gc, NULL, l_gmm_tostring);
+    new_class(L, FML_DATASET, ds_m, NULL, NULL, l_ds_tostring);
+    new_class(L, FML_MARGINAL, mar_m, NULL, l_m_call, l_m_tostring);
     /* path:marginal(gmm) */
     luaL_getmetatable(L, FML_PATH);
     lua_getfield(L, -1, "__index");

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define FM_VERSION "0.1.0"
+#include "core/fm_version.h" /* FM_VERSION: CMake's project(VERSION) */
 #define FM_MAX_DIMS 8
 
 typedef enum {

@@ -84,5 +84,20 @@ function M.resolve(f)
   return f
 end
 
+-- printing (fm.pretty.call): the network's class, an MLP field's shape
+local pretty = require "fm.pretty"
+local function class_of(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and (rawget(mt, "__name") or
+    type(mt.__index) == "table" and rawget(mt.__index, "__name")) or type(v)
+end
+function Field.__tostring(self)
+  return pretty.call("fm.field", {{"net", class_of(self.net), raw = true}})
+end
+function Mlp.__tostring(self)
+  return pretty.call("fm.field.mlp", {{"sizes", self.sizes}, {"act", self.act},
+    {"dtype", self.dtype}})
+end
+
 M.time_column = time_column
 return setmetatable(M, {__call = function(_, net, opts) return M.new(net, opts) end})

@@ -235,6 +235,7 @@ end
 
 --- fm.optim.scheduler(opt, schedule [, base_lr]) -> s; s:step() advances one
 -- step and sets opt's lr (call it once per optimiser step, before opt:step()).
+local Scheduler = {}
 function optim.scheduler(opt, sched, base_lr)
   args.check("fm.optim.scheduler", 1, "opt", opt, "table")
   args.check("fm.optim.scheduler", 2, "schedule", sched, "callable")
@@ -246,7 +247,7 @@ function optim.scheduler(opt, sched, base_lr)
     self.opt:set_lr(lr)
     return lr
   end
-  return s
+  return setmetatable(s, Scheduler)
 end
 
 -- ---- EMA -----------------------------------------------------------------------------
@@ -299,6 +300,37 @@ function EMA:state_dict()
   local d = {}
   for i, p in ipairs(self.params) do d["ema." .. pname(p, i)] = self.averages[i] end
   return d
+end
+
+-- ---- printing: an optimiser's settings, its parameters and its steps ------------
+local pretty = require "fm.pretty"
+local function numel_of(params)
+  local n = 0
+  for _, p in ipairs(params) do n = n + p:numel() end
+  return n
+end
+local function params_text(params)
+  return ("%d tensor%s (%d numbers)"):format(#params, #params == 1 and "" or "s", numel_of(params))
+end
+function SGD.__tostring(self)
+  return pretty.call("fm.optim.sgd", {{"lr", self.lr}, {"momentum", self.momentum},
+    {"dampening", self.dampening}, {"nesterov", self.nesterov},
+    {"weight_decay", self.weight_decay}, {"nonfinite", self.nonfinite}},
+    params_text(self.params) .. ", step " .. self.nstep)
+end
+function Adam.__tostring(self)
+  return pretty.call("fm.optim." .. self.kind, {{"lr", self.lr},
+    {"betas", {self.beta1, self.beta2}}, {"eps", self.eps},
+    {"weight_decay", self.weight_decay}, {"nonfinite", self.nonfinite}},
+    params_text(self.params) .. ", step " .. self.nstep)
+end
+function EMA.__tostring(self)
+  return pretty.call("fm.optim.ema", {{"decay", self.decay}, {"warmup", self.warmup}},
+    params_text(self.params) .. ", " .. self.count .. " updates")
+end
+function Scheduler.__tostring(self)
+  return pretty.call("fm.optim.scheduler", {{"base_lr", self.base_lr},
+    {"lr", self.opt:get_lr()}}, "step " .. self.count)
 end
 
 return optim

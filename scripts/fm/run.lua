@@ -234,5 +234,12 @@ function M.follower(dir, settings)
                         follower = true }, Follower)
 end
 
+-- printing: the directory, the settings and how many steps were logged
+function Run.__tostring(self)
+  return require("fm.pretty").call("fm.run", {{"dir", self.dir},
+    {"settings", self.settings}}, #self.history .. " steps logged")
+end
+Follower.__tostring = Run.__tostring
+
 M.Run = Run
 return M

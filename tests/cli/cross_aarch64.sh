@@ -10,6 +10,8 @@
 #   bash tests/cli/cross_aarch64.sh path/to/fmlua
 source "$(dirname "$0")/lib.bash"
 SRC=${FM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# the build tree's generated headers (core/fm_version.h)
+GEN=${FM_BUILD_DIR:-$(dirname "$FMLUA")}/include
 CC=aarch64-linux-gnu-gcc
 if ! command -v "$CC" > /dev/null; then
   echo "SKIP: $CC not installed (apt-get install gcc-aarch64-linux-gnu)"; exit 0
@@ -34,7 +36,7 @@ sources() {
 failed=()
 while IFS= read -r f; do
   "$CC" -std=gnu11 -O0 -Wall -Wextra -Werror -fno-math-errno -fno-trapping-math -c \
-        -I"$SRC/engine" -I"$inc" -I/usr/include/cairo "${mpi_inc[@]}" "$f" -o "$TMP/o.o" 2> "$TMP/err" \
+        -I"$SRC/engine" -I"$GEN" -I"$inc" -I/usr/include/cairo "${mpi_inc[@]}" "$f" -o "$TMP/o.o" 2> "$TMP/err" \
     || { failed+=("${f#"$SRC"/}"); head -n 3 "$TMP/err"; }
 done < <(sources)
 n=$(sources | wc -l)

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # rockspec.sh — fmlua-<version>-1.rockspec parses (as LuaRocks loads it: a
 # Lua chunk run in an empty environment) and agrees with the project: its
-# version is CMakeLists.txt's project() version and engine/core/fm.h's
-# FM_VERSION, its license is LICENSE's, its build is CMake's with the tests
-# off and the install directories LuaRocks deploys from. `luarocks lint`
+# version is CMakeLists.txt's project() version, which fmlua --version
+# prints (FM_VERSION is generated from it: engine/core/fm_version.h.in),
+# its license is LICENSE's, its build is CMake's with the tests off and the
+# install directories LuaRocks deploys from. `luarocks lint`
 # too when luarocks is installed (it is not a requirement).
 #   bash tests/cli/rockspec.sh path/to/fmlua
 source "$(dirname "$0")/lib.bash"
 SRC=${FM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$SRC"
 version=$(sed -n 's/^project(fmlua VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
-check "FM_VERSION is the project version" "$version" \
-  "$(sed -n 's/^#define FM_VERSION "\(.*\)"$/\1/p' engine/core/fm.h)"
+check "fmlua --version prints the project version" "fmlua $version" \
+  "$("$FMLUA" --version | cut -d' ' -f1-2)"
 spec=fmlua-$version-1.rockspec
 check "$spec exists" yes "$([ -f "$spec" ] && echo yes || echo no)"
 out=$(lua5.4 - "$spec" 2>&1 <<'LUA'
