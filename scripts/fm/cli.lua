@@ -220,7 +220,7 @@ end
 -- (opts.batch), and opts.global_batch keeps the total. nil, message when it
 -- does not split evenly. fm.cli does not load fm itself: MPI starts when fm
 -- opens, so without fm there is one rank.
-function M.share_batch(opts)
+local function share_batch(opts)
   local fm = package.loaded.fm
   local n = fm and fm._dist.size() or 1
   local b = rawget(opts, "batch")
@@ -238,7 +238,7 @@ end
 -- bad command line prints the error to stderr and exits 2.
 function M.parse(argv, spec, description)
   local opts, err = M.try_parse(argv, spec)
-  if opts then opts, err = M.share_batch(opts) end
+  if opts then opts, err = share_batch(opts) end
   if opts then return opts end
   if err == "help" then
     io.stdout:write(M.help(spec, description, argv), "\n")

@@ -114,8 +114,9 @@ function M.sync_grads(params)
   for _, p in ipairs(todo) do synced[p] = true end
 end
 
---- forget(params): their gradients are consumed (a step) or released.
-function M.forget(params)
+--- _forget(params): their gradients are consumed (a step) or released
+-- (fm.optim; internal).
+function M._forget(params)
   for _, p in ipairs(params) do synced[p] = nil end
 end
 
@@ -131,19 +132,20 @@ function M.data_parallel(net, opt)
     end
     M.sync_params(net:parameters())
   end
-  M.attach(opt)
+  M._attach(opt)
   return net, opt
 end
 
---- attach(opt): what fm.optim does for every optimiser (unless dist = false).
-function M.attach(opt)
+--- _attach(opt): what fm.optim does for every optimiser (unless dist = false;
+-- internal).
+function M._attach(opt)
   M.sync_params(opt.params)
   for _, p in ipairs(opt.params) do members[p] = true end
   opt.dist = true
 end
 
---- mean_number(v): the mean over the ranks of a number.
-function M.mean_number(v)
+--- _mean_number(v): the mean over the ranks of a number (fm.train; internal).
+function M._mean_number(v)
   if C.size() == 1 then return v end
   return C.allreduce(fm.tensor({v}, "float64"), "mean"):item()
 end

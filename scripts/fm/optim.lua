@@ -65,7 +65,7 @@ optim.finite = finite
 function Optimizer:check_grads()
   if self.dist then
     dist.sync_grads(self.params)
-    dist.forget(self.params)
+    dist._forget(self.params)
   end
   if self.nonfinite == "ignore" then return true end
   local norm = C.grad_norm(self.params)
@@ -84,13 +84,13 @@ end
 -- spare storage for the next backward (bindings/grad_buffers.c).
 function Optimizer:zero_grad()
   fm._autograd.release_grads(self.params)
-  dist.forget(self.params)
+  dist._forget(self.params)
 end
 
 -- with_dist(opt, o): under a launcher, opt starts from rank 0's weights and
 -- averages gradients over the ranks (o.dist = false: this rank's alone).
 local function with_dist(self, o)
-  if o.dist ~= false and dist.active() then dist.attach(self) end
+  if o.dist ~= false and dist.active() then dist._attach(self) end
   return self
 end
 function Optimizer:set_lr(lr) self.lr = lr end

@@ -110,6 +110,8 @@ function M.lock(dir)
   error("fm.run: cannot lock " .. dir .. ": " .. tostring(err), 0)
 end
 
+local follower -- below: what ranks other than 0 get from new()
+
 -- new(dir, settings [, {resume = true}]): create dir (mkdir -p), take the
 -- directory lock (one writer per run directory), write config.lua, start
 -- metrics.jsonl afresh (a run directory holds one run), or with resume keep
@@ -119,7 +121,7 @@ function M.new(dir, settings, opts)
   if dir == "" then args.fail("fm.run.new", 1, "dir", "a directory name", dir) end
   settings = args.check("fm.run.new", 2, "settings", settings, "table?") or {}
   opts = args.opts("fm.run.new", 3, opts)
-  if fm._dist.rank() > 0 then return M.follower(dir, settings) end
+  if fm._dist.rank() > 0 then return follower(dir, settings) end
   M.mkdir_p(dir)
   local self = setmetatable({ dir = dir, settings = settings, history = {},
                               t0 = fm.clock() }, Run)
@@ -229,7 +231,7 @@ Follower.save_npy, Follower.save_model, Follower.plot = Follower.write, Follower
 function Follower.close() end
 Follower.__close = Follower.close
 
-function M.follower(dir, settings)
+function follower(dir, settings)
   return setmetatable({ dir = dir, settings = settings, history = {}, t0 = fm.clock(),
                         follower = true }, Follower)
 end

@@ -89,7 +89,7 @@ function M.loop(o)
       if type(loss) ~= "number" then loss = loss:item() end
       -- data-parallel: the loss of the whole batch, the same on every rank,
       -- so that every rank logs and judges the same number (docs/dist.md)
-      loss = dist.mean_number(loss)
+      loss = dist._mean_number(loss)
       why = bad_loss(loss, bound, factor)
       if not why and not bound and factor then bound = factor * math.max(math.abs(loss), 1) end
     end
@@ -133,6 +133,8 @@ function M.solve(field, x0, o)
   return x1, frames_of(traj)
 end
 
+local evaluate_here -- below: the evaluation on this rank
+
 -- evaluate(x, target, o): distances from x to a fresh target set, and the
 -- floor (the same distances between two fresh target sets). o.n points
 -- each (the first n of x). Exact W2 by optimal assignment, RBF-sum MMD,
@@ -144,12 +146,12 @@ end
 function M.evaluate(x, target, o)
   -- data-parallel: rank 0 evaluates, the others receive its figures
   if dist.active() then
-    return dist.broadcast_value(dist.is_root() and M.evaluate_here(x, target, o) or nil, 0)
+    return dist.broadcast_value(dist.is_root() and evaluate_here(x, target, o) or nil, 0)
   end
-  return M.evaluate_here(x, target, o)
+  return evaluate_here(x, target, o)
 end
 
-function M.evaluate_here(x, target, o)
+function evaluate_here(x, target, o)
   args.check("fm.train.evaluate", 1, "x", x, "tensor")
   o = args.opts("fm.train.evaluate", 3, o)
   local n = math.min(o.n or 2000, #x)

@@ -29,11 +29,17 @@ local function sorted_keys(t)
   return keys
 end
 
+-- modules under a binding's table that load on first use through its
+-- __index (scripts/fm/prelude.lua): their functions are walked too
+local LAZY_SUBMODULES = {{"plot", "term"}}
+
 -- the public names: fm.<a> and fm.<a>.<b> that are functions or tables
--- (fm's own names and every lazily loaded module), every method of the
+-- (fm's own names and every lazily loaded module), the functions of the
+-- lazy submodules (fm.plot.term.scatter, ...), every method of the
 -- bindings' types (Tensor:sum, Path:velocity, ...)
 local function public_names()
   for _, m in ipairs(script_modules()) do local _ = fm[m] end
+  for _, s in ipairs(LAZY_SUBMODULES) do assert(type(fm[s[1]][s[2]]) == "table") end
   local names = {}
   local function wanted(v) return (type(v) == "function" or type(v) == "table") and v ~= fm end
   for _, a in ipairs(sorted_keys(fm)) do
@@ -45,6 +51,12 @@ local function public_names()
           if wanted(rawget(v, b)) then names[#names + 1] = "fm." .. a .. "." .. b end
         end
       end
+    end
+  end
+  for _, s in ipairs(LAZY_SUBMODULES) do
+    local prefix, sub = "fm." .. s[1] .. "." .. s[2] .. ".", rawget(fm[s[1]], s[2])
+    for _, c in ipairs(sorted_keys(sub)) do
+      if wanted(rawget(sub, c)) then names[#names + 1] = prefix .. c end
     end
   end
   local reg = debug.getregistry()
