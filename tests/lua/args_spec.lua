@@ -6,17 +6,7 @@
 local fm = require "fm"
 local args = require "fm.args"
 
-local function err(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(e)
-end
-
-local function has(msg, ...)
-  for _, s in ipairs{...} do
-    assert.is_truthy(msg:find(s, 1, true), ("'%s' not in: %s"):format(s, msg))
-  end
-end
+local err, has = table.unpack((require "tests.lua.expect_error"))
 
 describe("fm.args", function()
   it("describes values by type, tensors by dtype and shape", function()

@@ -78,17 +78,7 @@ local function py(code)
   return out
 end
 
-local function err(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(e)
-end
-
-local function has(msg, ...)
-  for _, s in ipairs{...} do
-    assert.is_truthy(msg:find(s, 1, true), ("'%s' not in: %s"):format(s, msg))
-  end
-end
+local err, has = table.unpack((require "tests.lua.expect_error"))
 
 setup(function()
   local _, out = sh("mktemp -d /tmp/fm_file_dtypes_XXXXXX")

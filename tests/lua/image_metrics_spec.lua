@@ -14,17 +14,7 @@ if have_fashion then have_fashion:close() end
 
 local function images(n) return fm.rand(n, 1, 28, 28) * 2 - 1 end
 
-local function err(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(e)
-end
-
-local function has(msg, ...)
-  for _, s in ipairs{...} do
-    assert.is_truthy(msg:find(s, 1, true), ("'%s' not in: %s"):format(s, msg))
-  end
-end
+local err, has = table.unpack((require "tests.lua.expect_error"))
 
 describe("fm.image_metrics classifier", function()
   fm.seed(11)

@@ -12,17 +12,7 @@ local function sh(cmd)
   return ok, out
 end
 
-local function err(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  return tostring(e)
-end
-
-local function has(msg, ...)
-  for _, s in ipairs{...} do
-    assert.is_truthy(msg:find(s, 1, true), ("'%s' not in: %s"):format(s, msg))
-  end
-end
+local err, has = table.unpack((require "tests.lua.expect_error"))
 
 describe("uint8", function()
   it("is made by fm.tensor, the constructors and :to, and reads back as integers", function()
