@@ -4,35 +4,13 @@
 # Unicode off; train.loop{progress = "curve"} redraws the loss curve in place
 # on a terminal and prints plain lines into a pipe.
 . "$(dirname "$0")/lib.bash"
-
-if ! command -v tmux >/dev/null; then
-    echo "skip: tmux is not installed (apt-get install tmux)"
-    exit 0
-fi
+. "$(dirname "$0")/tmux.bash"
 # one tmux server per part (a new server on a socket whose server is still
-# exiting can fail to start)
+# exiting can fail to start); tmux_ of tmux.bash reads $SOCK at each call
 SOCK="fmlua-termplot-test-$$-repl"
-tmux_() { tmux -L "$SOCK" "$@"; }
 trap 'for p in repl nocolor curve; do tmux -L "fmlua-termplot-test-$$-$p" kill-server 2>/dev/null; done
       rm -rf "$TMP"' EXIT
-
-screen() { tmux_ capture-pane -p -S -500 2>/dev/null | grep -v '^$'; }
 screen_e() { tmux_ capture-pane -e -p -S -500 2>/dev/null; }
-wait_for() {
-    for _ in $(seq 100); do
-        screen | grep -qE -- "$1" && return 0
-        tmux_ has-session 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-expect() { # name regex
-    if wait_for "$2"; then echo "ok   $1"; else
-        echo "FAIL $1: /$2/ never appeared; screen:"; screen | tail -25 | sed 's/^/  | /'
-        FAILED=1
-    fi
-}
-line() { tmux_ send-keys -l -- "$1"; tmux_ send-keys Enter; }
 # a line ending in ";" (tmux reads a final ";" as its own separator unless
 # escaped): the REPL runs it as a statement and does not echo the result
 line_() { tmux_ send-keys -l -- "$1"; tmux_ send-keys -l '\;'; tmux_ send-keys Enter; }
