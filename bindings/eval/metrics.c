@@ -15,6 +15,11 @@
  *          cov unbiased (divided by n - 1)
  *   fm.metrics.fd_stats(mu_a, cov_a, mu_b, cov_b) -> the same distance
  *          from statistics (for instance a cached reference)
+ *   fm.metrics.knn(x, k) -> (n, k) float64 distances to the k nearest
+ *          other points, ascending
+ *   fm.metrics.intrinsic_dim(x [, {k = 10, average = "inverse" | "mean"}])
+ *          -> dim, local   Levina–Bickel estimate (engine/eval/intrinsic_dim.h);
+ *          local (n,) float64, each point's m_k
  *   fm.ot.assign(cost) -> perm, total   cost (n, m), n <= m; row i goes to
  *          column perm[i] (1-based int64 tensor (n,))
  *   fm.ot.match(a, b) -> perm, cost     a[i] paired with b[perm[i]] under the
@@ -26,6 +31,7 @@
 #include "core/lfm.h"
 #include "eval/assign.h"
 #include "eval/fd.h"
+#include "eval/intrinsic_dim.h"
 #include "eval/metrics.h"
 #include "eval/points.h"
 #include "core/rng.h"
@@ -253,6 +259,57 @@ static int l_match(lua_State *L)
     return 2;
 }
 
+static int l_knn(lua_State *L)
+{
+    fm_tensor x = fmL_checkpoints(L, 1);
+    lua_Integer k = luaL_checkinteger(L, 2);
+    if (k < 1 || k >= x.shape[0])
+        return luaL_error(L, "fm.metrics.knn: bad argument #2 'k' (1 .. n - 1 = %d "
+                          "expected, got %d)", (int)(x.shape[0] - 1), (int)k);
+    int64_t sp[2] = { x.shape[0], k };
+    fm_tensor *out = fmL_newtensor(L, "fm.metrics.knn", FM_FLOAT64, 2, sp);
+    fmL_check(L, fm_knn_dist(&x, k, out->data), "fm.metrics.knn");
+    return 1;
+}
+
+static int l_intrinsic_dim(lua_State *L)
+{
+    fm_tensor x = fmL_checkpoints(L, 1);
+    lua_Integer k = 10;
+    int inverse = 1;
+    if (!lua_isnoneornil(L, 2)) {
+        if (!lua_istable(L, 2))
+            return luaL_error(L, "fm.metrics.intrinsic_dim: bad argument #2 'opts' "
+                              "(an options table {k =, average =} expected, got %s)",
+                              luaL_typename(L, 2));
+        if (lua_getfield(L, 2, "k") != LUA_TNIL) {
+            int ok;
+            k = lua_tointegerx(L, -1, &ok);
+            if (!ok) return luaL_error(L, "fm.metrics.intrinsic_dim: opts.k must be an integer");
+        }
+        lua_pop(L, 1);
+        if (lua_getfield(L, 2, "average") != LUA_TNIL) {
+            const char *a = lua_tostring(L, -1);
+            if (a && strcmp(a, "mean") == 0) inverse = 0;
+            else if (!a || strcmp(a, "inverse") != 0)
+                return luaL_error(L, "fm.metrics.intrinsic_dim: opts.average must be "
+                                  "\"inverse\" or \"mean\"");
+        }
+        lua_pop(L, 1);
+    }
+    if (k < 2 || k >= x.shape[0])
+        return luaL_error(L, "fm.metrics.intrinsic_dim: opts.k must be in 2 .. n - 1 "
+                          "= %d (n points), got %d", (int)(x.shape[0] - 1), (int)k);
+    int64_t sp[1] = { x.shape[0] };
+    fm_tensor *local = fmL_newtensor(L, "fm.metrics.intrinsic_dim", FM_FLOAT64, 1, sp);
+    double dim = 0;
+    fmL_check(L, fm_intrinsic_dim(&x, k, inverse, local->data, &dim),
+              "fm.metrics.intrinsic_dim");
+    lua_pushnumber(L, dim);
+    lua_insert(L, -2);
+    return 2;
+}
+
 void fmL_open_metrics(lua_State *L)
 {
     static const luaL_Reg metrics[] = {
@@ -263,6 +320,8 @@ void fmL_open_metrics(lua_State *L)
         { "fd", l_fd },
         { "fd_stats", l_fd_stats },
         { "gaussian_stats", l_gaussian_stats },
+        { "knn", l_knn },
+        { "intrinsic_dim", l_intrinsic_dim },
         { NULL, NULL },
     };
     static const luaL_Reg ot[] = {
