@@ -20,12 +20,7 @@ local fm = require "fm"
 local PY = "/usr/bin/python3"
 local dir
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require "tests.lua.shell"
 
 local function tmp(name) return dir .. "/" .. name end
 

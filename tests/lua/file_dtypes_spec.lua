@@ -16,12 +16,7 @@
 --   * bools both ways; bytes other than 0/1 refused.
 local fm = require "fm"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require "tests.lua.shell"
 
 local dir
 local function tmp(name) return dir .. "/" .. name end

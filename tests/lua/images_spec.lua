@@ -8,12 +8,7 @@ local fm = require "fm"
 
 local FASHION = "/usr/share/datasets/fashion-mnist"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require "tests.lua.shell"
 
 local err, has = table.unpack((require "tests.lua.expect_error"))
 

@@ -4,12 +4,7 @@
 -- and corrupt files: every case must be a Lua error naming the file.
 local fm = require "fm"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return ok, out, code
-end
+local sh = require "tests.lua.shell"
 
 local dir
 local function tmp(name) return dir .. "/" .. name end

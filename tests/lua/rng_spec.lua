@@ -7,12 +7,7 @@ local fm = require "fm"
 
 local dir
 local function tmp(name) return dir .. "/" .. name end
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require "tests.lua.shell"
 local function bytes(t)
   fm.save_npy(tmp("b.npy"), t)
   local f = assert(io.open(tmp("b.npy"), "rb"))

@@ -9,12 +9,7 @@ local fm = require "fm"
 
 local PY = "/usr/bin/python3"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require "tests.lua.shell"
 
 local function pot_missing()
   local ok, out = sh(PY .. " -c 'import numpy, ot'")

@@ -5,12 +5,7 @@
 -- with a message when either is absent), safetensors U8.
 local fm = require "fm"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require "tests.lua.shell"
 
 local err, has = table.unpack((require "tests.lua.expect_error"))
 
